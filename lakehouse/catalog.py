@@ -1,0 +1,99 @@
+"""The Iceberg catalog, built from settings: SQL (SQLite or PostgreSQL) or REST (Keycloak OAuth2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+from pyiceberg.catalog import Catalog, load_catalog
+
+from lakehouse.settings import NAMESPACES, Settings, get_settings
+
+
+def catalog_properties(settings: Settings) -> dict[str, str]:
+    """pyiceberg properties for ``settings``; secrets included, so never log the result."""
+    props: dict[str, str] = {"warehouse": settings.warehouse_location}
+    if settings.catalog_type == "sql":
+        props |= {"type": "sql", "uri": settings.sql_catalog_uri}
+        if settings.sql_catalog_uri.startswith("sqlite"):
+            # The warehouse directory must exist before pyiceberg writes the first metadata file.
+            settings.home_dir.mkdir(parents=True, exist_ok=True)
+    else:
+        props |= {"type": "rest", "uri": settings.catalog_uri or ""}
+        if settings.catalog_client_id and settings.catalog_client_secret:
+            secret = settings.catalog_client_secret.get_secret_value()
+            props |= {"credential": f"{settings.catalog_client_id}:{secret}", "scope": settings.catalog_scope}
+            if settings.catalog_oauth2_server_uri:
+                props["oauth2-server-uri"] = settings.catalog_oauth2_server_uri
+    if settings.s3_endpoint:
+        props |= {
+            "s3.endpoint": settings.s3_endpoint,
+            "s3.region": settings.s3_region,
+            "s3.force-virtual-addressing": str(not settings.s3_path_style).lower(),
+        }
+        if settings.s3_access_key_id and settings.s3_secret_access_key:
+            props |= {
+                "s3.access-key-id": settings.s3_access_key_id.get_secret_value(),
+                "s3.secret-access-key": settings.s3_secret_access_key.get_secret_value(),
+            }
+    return props
+
+
+def describe_catalog(settings: Settings) -> str:
+    """A secret-free one-line description for errors and logs."""
+    uri = settings.sql_catalog_uri if settings.catalog_type == "sql" else settings.catalog_uri
+    if uri and "@" in uri:
+        scheme, rest = uri.split("://", 1)
+        uri = f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+    return f"{settings.catalog_type} catalog '{settings.catalog_name}' at {uri}"
+
+
+class CatalogUnavailableError(RuntimeError):
+    """The catalog cannot be reached or opened; the message names which one."""
+
+
+def build_catalog(settings: Settings, *, create_namespaces: bool = True) -> Catalog:
+    """Open the configured catalog and create the layer namespaces if they are missing."""
+    try:
+        catalog = load_catalog(settings.catalog_name, **catalog_properties(settings))
+        if create_namespaces:
+            for namespace in NAMESPACES:
+                catalog.create_namespace_if_not_exists(namespace)
+    except Exception as error:  # any driver or HTTP error: name the catalog, hide secrets
+        raise CatalogUnavailableError(
+            f"cannot open the {describe_catalog(settings)}: {type(error).__name__}: "
+            f"{_redact(str(error), settings)}"
+        ) from None
+    return catalog
+
+
+def _redact(text: str, settings: Settings) -> str:
+    for secret in settings.secret_values():
+        text = text.replace(secret, "***")
+    return text
+
+
+def get_catalog(settings: Settings | None = None) -> Catalog:
+    """The configured catalog, for notebooks and scripts (``lakehouse.get_catalog()``)."""
+    return build_catalog(settings or get_settings())
+
+
+class IcebergCatalogResource(dg.ConfigurableResource):
+    """Dagster resource giving assets and upkeep jobs the configured catalog."""
+
+    def get_catalog(self) -> Catalog:
+        return _cached_catalog(get_settings())
+
+    def load_table(self, identifier: str | tuple[str, ...]) -> Any:
+        return self.get_catalog().load_table(identifier)
+
+
+_CATALOGS: dict[int, Catalog] = {}
+
+
+def _cached_catalog(settings: Settings) -> Catalog:
+    """One catalog per settings object per process: opening one costs a connection pool."""
+    key = id(settings)
+    if key not in _CATALOGS:
+        _CATALOGS[key] = build_catalog(settings)
+    return _CATALOGS[key]

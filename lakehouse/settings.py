@@ -1,0 +1,186 @@
+"""One typed view of the environment, read once.
+
+Every runtime difference (embedded laptop/CI versus the Kubernetes platform) is a value
+here; asset code never reads ``os.environ`` and never asks which runtime it is on.
+With no ``LAKEHOUSE_*`` variable set you get the embedded runtime under ``.lakehouse/``.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+PREFIX = "LAKEHOUSE_"
+NAMESPACES: tuple[str, ...] = ("raw", "staging", "analytics", "ml")
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(ValueError):
+    """A setting is missing or wrong; the message names the variable and what it expects."""
+
+
+class Settings(BaseModel):
+    """Lakehouse settings; each field is the environment variable ``LAKEHOUSE_<FIELD>``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    runtime: Literal["embedded", "platform"] = Field(
+        "embedded", description="embedded (laptop, CI, tests) or platform (Kubernetes)"
+    )
+    home: Path = Field(
+        Path(".lakehouse"), description="directory for the embedded catalog, warehouse and state"
+    )
+
+    # Iceberg catalog
+    catalog_name: str = Field("lakehouse", description="Iceberg catalog name (shared by engines)")
+    catalog_type: Literal["sql", "rest"] = Field("sql", description="sql or rest")
+    catalog_uri: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the SQL catalog (sqlite:///... or postgresql+psycopg2://...)"
+        " or the REST catalog's http(s) URL",
+    )
+    warehouse: str | None = Field(
+        None, description="warehouse location: file:///..., s3://bucket/prefix, or a REST warehouse name"
+    )
+    catalog_oauth2_server_uri: str | None = Field(
+        None, description="Keycloak token endpoint for the REST catalog's OAuth2 client credentials"
+    )
+    catalog_client_id: str | None = Field(None, description="OAuth2 client id for the REST catalog")
+    catalog_client_secret: SecretStr | None = Field(
+        None, description="OAuth2 client secret for the REST catalog"
+    )
+    catalog_scope: str = Field("lakehouse", description="OAuth2 scope for the REST catalog")
+
+    # S3 (MinIO on the platform)
+    s3_endpoint: str | None = Field(None, description="S3 endpoint URL, e.g. http://minio:9000")
+    s3_access_key_id: SecretStr | None = Field(None, description="S3 access key id")
+    s3_secret_access_key: SecretStr | None = Field(None, description="S3 secret access key")
+    s3_region: str = Field("us-east-1", description="S3 region")
+    s3_path_style: bool = Field(True, description="path-style S3 access (MinIO needs it)")
+
+    # Commits
+    commit_timeout_seconds: float = Field(
+        120.0, gt=0, description="bounded wait for an Iceberg commit under contention"
+    )
+
+    # Raw layer (Airbyte)
+    faker_count: int = Field(1000, ge=1, description="records per source-faker run (embedded)")
+    faker_seed: int = Field(42, description="source-faker seed (embedded)")
+    pyairbyte_python: Path | None = Field(
+        None, description="python of the isolated PyAirbyte environment (embedded)"
+    )
+    faker_executable: Path | None = Field(
+        None, description="source-faker executable of the connector environment (embedded)"
+    )
+    airbyte_api_url: str | None = Field(
+        None, description="Airbyte server base URL, e.g. http://airbyte-server:8001 (platform)"
+    )
+    airbyte_workspace_id: str | None = Field(None, description="Airbyte workspace id (platform)")
+    airbyte_client_id: str | None = Field(None, description="Airbyte API client id (platform)")
+    airbyte_client_secret: SecretStr | None = Field(
+        None, description="Airbyte API client secret (platform)"
+    )
+
+    @model_validator(mode="after")
+    def _check_runtime(self) -> Settings:
+        problems: list[str] = []
+        if self.catalog_type == "rest":
+            if not self.catalog_uri or not self.catalog_uri.startswith(("http://", "https://")):
+                problems.append(f"{PREFIX}CATALOG_URI: the REST catalog needs an http(s) URL")
+            if bool(self.catalog_client_id) != bool(self.catalog_client_secret):
+                problems.append(
+                    f"{PREFIX}CATALOG_CLIENT_ID and {PREFIX}CATALOG_CLIENT_SECRET: set both or neither"
+                )
+        elif self.catalog_uri and not self.catalog_uri.startswith(("sqlite", "postgresql")):
+            problems.append(
+                f"{PREFIX}CATALOG_URI: the SQL catalog needs a sqlite:/// or postgresql+psycopg2:// "
+                f"URL, got {self.catalog_uri.split(':', 1)[0]}:..."
+            )
+        if self.warehouse and self.warehouse.startswith("s3") and not self.s3_endpoint:
+            problems.append(f"{PREFIX}S3_ENDPOINT: an s3:// warehouse needs the S3 endpoint URL")
+        if self.runtime == "platform":
+            if self.catalog_type == "sql" and (self.catalog_uri or "sqlite").startswith("sqlite"):
+                problems.append(
+                    f"{PREFIX}CATALOG_URI: the platform runtime needs a PostgreSQL or REST catalog"
+                )
+            for name in ("airbyte_api_url", "airbyte_workspace_id"):
+                if not getattr(self, name):
+                    problems.append(f"{PREFIX}{name.upper()}: required on the platform runtime")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    # Derived values: one place, so no caller recomputes them.
+    @property
+    def home_dir(self) -> Path:
+        return self.home.expanduser().resolve()
+
+    @property
+    def sql_catalog_uri(self) -> str:
+        return self.catalog_uri or f"sqlite:///{self.home_dir / 'catalog.db'}"
+
+    @property
+    def warehouse_location(self) -> str:
+        return self.warehouse or (self.home_dir / "warehouse").as_uri()
+
+    @property
+    def pyairbyte_python_path(self) -> Path:
+        return self.pyairbyte_python or REPO_ROOT / ".venvs" / "pyairbyte" / "bin" / "python"
+
+    @property
+    def faker_executable_path(self) -> Path:
+        return self.faker_executable or REPO_ROOT / ".venvs" / "source-faker" / "bin" / "source-faker"
+
+    def secret_values(self) -> list[str]:
+        """Every secret the settings hold, so logs and metadata can be checked against them."""
+        return [
+            value.get_secret_value()
+            for value in (
+                self.catalog_client_secret,
+                self.s3_access_key_id,
+                self.s3_secret_access_key,
+                self.airbyte_client_secret,
+            )
+            if value is not None and value.get_secret_value()
+        ]
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        field = ".".join(str(part) for part in item["loc"])
+        if field:
+            described = Settings.model_fields.get(field)
+            expects = f" (expects {described.description})" if described and described.description else ""
+            lines.append(f"{PREFIX}{field.upper()}: {item['msg']}{expects}")
+        else:
+            lines.append(item["msg"].removeprefix("Value error, "))
+    return "invalid lakehouse settings:\n  " + "\n  ".join(lines)
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Build settings from ``environ`` (default: the process environment)."""
+    source: dict[str, Any] = dict(os.environ if environ is None else environ)
+    values = {
+        key[len(PREFIX) :].lower(): value
+        for key, value in source.items()
+        if key.upper().startswith(PREFIX) and value != ""
+    }
+    unknown = sorted(set(values) - set(Settings.model_fields))
+    if unknown:
+        names = ", ".join(PREFIX + name.upper() for name in unknown)
+        raise SettingsError(f"unknown lakehouse setting(s): {names}; see lakehouse/settings.py")
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as error:
+        raise SettingsError(_describe(error)) from None
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment once."""
+    return load_settings()
