@@ -22,7 +22,10 @@ def catalog_properties(settings: Settings) -> dict[str, str]:
         props |= {"type": "rest", "uri": settings.catalog_uri or ""}
         if settings.catalog_client_id and settings.catalog_client_secret:
             secret = settings.catalog_client_secret.get_secret_value()
-            props |= {"credential": f"{settings.catalog_client_id}:{secret}", "scope": settings.catalog_scope}
+            props |= {
+                "credential": f"{settings.catalog_client_id}:{secret}",
+                "scope": settings.catalog_scope,
+            }
             if settings.catalog_oauth2_server_uri:
                 props["oauth2-server-uri"] = settings.catalog_oauth2_server_uri
     if settings.s3_endpoint:

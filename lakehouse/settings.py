@@ -44,7 +44,8 @@ class Settings(BaseModel):
         " or the REST catalog's http(s) URL",
     )
     warehouse: str | None = Field(
-        None, description="warehouse location: file:///..., s3://bucket/prefix, or a REST warehouse name"
+        None,
+        description="warehouse location: file:///..., s3://bucket/prefix, or a REST warehouse name",
     )
     catalog_oauth2_server_uri: str | None = Field(
         None, description="Keycloak token endpoint for the REST catalog's OAuth2 client credentials"
@@ -133,7 +134,9 @@ class Settings(BaseModel):
 
     @property
     def faker_executable_path(self) -> Path:
-        return self.faker_executable or REPO_ROOT / ".venvs" / "source-faker" / "bin" / "source-faker"
+        return (
+            self.faker_executable or REPO_ROOT / ".venvs" / "source-faker" / "bin" / "source-faker"
+        )
 
     def secret_values(self) -> list[str]:
         """Every secret the settings hold, so logs and metadata can be checked against them."""
@@ -155,7 +158,9 @@ def _describe(error: ValidationError) -> str:
         field = ".".join(str(part) for part in item["loc"])
         if field:
             described = Settings.model_fields.get(field)
-            expects = f" (expects {described.description})" if described and described.description else ""
+            expects = (
+                f" (expects {described.description})" if described and described.description else ""
+            )
             lines.append(f"{PREFIX}{field.upper()}: {item['msg']}{expects}")
         else:
             lines.append(item["msg"].removeprefix("Value error, "))

@@ -1,0 +1,46 @@
+# The few commands people run. Each bootstraps what it needs from the lock files.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+UV_VERSION := 0.13.8
+UV := .tools/bin/uv
+VENV := .venv
+export DAGSTER_HOME ?= $(CURDIR)/.lakehouse/dagster
+export PATH := $(CURDIR)/.tools/bin:$(PATH)
+
+.PHONY: setup demo test dev lint bench clean
+
+setup: $(VENV)/.synced .venvs/.synced
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+.venvs/.synced: $(UV) scripts/bootstrap-connectors.sh requirements/*.txt
+	UV=$(UV) PYTHON=$(PYTHON) scripts/bootstrap-connectors.sh
+	touch $@
+
+$(DAGSTER_HOME):
+	mkdir -p $@
+
+demo: setup $(DAGSTER_HOME)
+	$(VENV)/bin/lakehouse demo
+
+test: setup
+	$(VENV)/bin/pytest
+
+dev: setup $(DAGSTER_HOME)
+	$(VENV)/bin/dagster dev -w workspace.yaml
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: setup
+	$(VENV)/bin/python bench/load.py
+	$(VENV)/bin/python bench/write.py
+
+clean:
+	rm -rf .lakehouse .pytest_cache

@@ -1,0 +1,52 @@
+"""The ``lakehouse`` operator command: inspect tables, diagnose the setup, run the demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from lakehouse.settings import SettingsError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="lakehouse", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    tables = commands.add_parser("tables", help="list every Iceberg table with its size")
+    tables.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    commands.add_parser("doctor", help="check settings, catalog, warehouse, Java and connectors")
+    commands.add_parser("demo", help="materialise every asset on the configured runtime")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "tables":
+            return _tables(as_json=args.json)
+        if args.command == "doctor":
+            from lakehouse.doctor import run_doctor
+
+            return run_doctor()
+        from lakehouse.demo import run_demo
+
+        return run_demo()
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def _tables(*, as_json: bool) -> int:
+    from lakehouse.catalog import get_catalog
+    from lakehouse.inventory import list_tables
+
+    rows = list_tables(get_catalog())
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    header = ("namespace", "table", "rows", "data_files", "bytes", "snapshots", "metadata_location")
+    widths = [max([len(h), *(len(str(r[h])) for r in rows)]) for h in header]
+    for line in (header, *(tuple(str(r[h]) for h in header) for r in rows)):
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

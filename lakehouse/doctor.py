@@ -1,0 +1,99 @@
+"""``lakehouse doctor``: check each thing a run needs and say what to fix, one line each."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from lakehouse.settings import Settings, SettingsError, load_settings
+
+Check = tuple[str, Callable[[Settings], str]]
+
+
+def _settings_summary(settings: Settings) -> str:
+    return f"runtime {settings.runtime}, {settings.catalog_type} catalog"
+
+
+def _catalog(settings: Settings) -> str:
+    from lakehouse.catalog import build_catalog, describe_catalog
+
+    catalog = build_catalog(settings)
+    namespaces = sorted(".".join(ns) for ns in catalog.list_namespaces())
+    return f"{describe_catalog(settings)}: namespaces {', '.join(namespaces)}"
+
+
+def _warehouse(settings: Settings) -> str:
+    location = settings.warehouse_location
+    if location.startswith("file://"):
+        path = Path(location.removeprefix("file://"))
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".doctor-"):
+            pass
+        return f"{path} is writable"
+    if location.startswith("s3"):
+        from pyarrow import fs
+
+        from lakehouse.catalog import catalog_properties
+
+        props = catalog_properties(settings)
+        s3 = fs.S3FileSystem(
+            endpoint_override=props.get("s3.endpoint"),
+            access_key=props.get("s3.access-key-id"),
+            secret_key=props.get("s3.secret-access-key"),
+            region=settings.s3_region,
+            force_virtual_addressing=not settings.s3_path_style,
+        )
+        bucket = location.split("://", 1)[1].split("/", 1)[0]
+        s3.get_file_info(fs.FileSelector(bucket, allow_not_found=False))
+        return f"bucket {bucket} is reachable at {settings.s3_endpoint}"
+    return f"{location} is managed by the REST catalog"
+
+
+def _java(_: Settings) -> str:
+    java = shutil.which("java")
+    if java is None:
+        raise RuntimeError("java not found on PATH: install Java 17 (Spark needs it)")
+    result = subprocess.run([java, "-version"], capture_output=True, text=True, check=True)
+    return result.stderr.splitlines()[0]
+
+
+def _connectors(settings: Settings) -> str:
+    if settings.runtime == "platform":
+        return f"Airbyte server at {settings.airbyte_api_url} (workspace {settings.airbyte_workspace_id})"
+    missing = [
+        str(path)
+        for path in (settings.pyairbyte_python_path, settings.faker_executable_path)
+        if not path.exists()
+    ]
+    if missing:
+        raise RuntimeError(f"missing {', '.join(missing)}: run scripts/bootstrap-connectors.sh")
+    return "PyAirbyte and source-faker environments are installed"
+
+
+CHECKS: list[Check] = [
+    ("catalog", _catalog),
+    ("warehouse", _warehouse),
+    ("java", _java),
+    ("connectors", _connectors),
+]
+
+
+def run_doctor(environ: dict[str, str] | None = None) -> int:
+    """Print one OK/FAIL line per check; exit status 1 when any check fails."""
+    try:
+        settings = load_settings(environ)
+    except SettingsError as error:
+        print(f"FAIL settings: {error}")
+        return 1
+    print(f"OK   settings: {_settings_summary(settings)}")
+    failed = 0
+    for name, check in CHECKS:
+        try:
+            print(f"OK   {name}: {check(settings)}")
+        except Exception as error:  # report every failing check, not just the first
+            failed += 1
+            print(f"FAIL {name}: {type(error).__name__}: {error}")
+    return 1 if failed else 0
