@@ -1,26 +1,21 @@
 """pandera as blocking Dagster asset checks: a failed contract stops everything downstream.
 
 ``validate_table`` is pure (Arrow in, report out) so it is tested without Dagster; the
-check factory is the thin wrapper the layers use.
+check factory is the thin wrapper the layers use. pandera is imported only when a check runs:
+with pyspark installed it imports ``pyspark.pandas`` eagerly (~3 s), too much for every
+code-location load.
 """
 
-from __future__ import annotations
-
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import pandas as pd
-import pandera.errors
-import pandera.pandas as pa
 import pyarrow as pyarrow_
 
-_NULLABLE = {
-    pyarrow_.int8(): pd.Int8Dtype(),
-    pyarrow_.int16(): pd.Int16Dtype(),
-    pyarrow_.int32(): pd.Int32Dtype(),
-    pyarrow_.int64(): pd.Int64Dtype(),
-    pyarrow_.bool_(): pd.BooleanDtype(),
-}
+if TYPE_CHECKING:
+    import pandera.errors
+    import pandera.pandas as pa
 
 
 @dataclass(frozen=True)
@@ -61,10 +56,20 @@ class QualityReport:
         return "\n".join(lines)
 
 
-def validate_table(schema: pa.DataFrameSchema, table: pyarrow_.Table) -> QualityReport:
+def validate_table(schema: "pa.DataFrameSchema", table: pyarrow_.Table) -> QualityReport:
     """Validate every row lazily, so one report lists every broken column and check."""
+    import pandas as pd
+    import pandera.errors
+
     # Nullable pandas dtypes keep an int column with nulls an int column (not float NaN).
-    frame = table.to_pandas(types_mapper=_NULLABLE.get)
+    nullable = {
+        pyarrow_.int8(): pd.Int8Dtype(),
+        pyarrow_.int16(): pd.Int16Dtype(),
+        pyarrow_.int32(): pd.Int32Dtype(),
+        pyarrow_.int64(): pd.Int64Dtype(),
+        pyarrow_.bool_(): pd.BooleanDtype(),
+    }
+    frame = table.to_pandas(types_mapper=nullable.get)
     try:
         schema.validate(frame, lazy=True)
     except pandera.errors.SchemaErrors as errors:
@@ -72,7 +77,7 @@ def validate_table(schema: pa.DataFrameSchema, table: pyarrow_.Table) -> Quality
     return QualityReport(rows=table.num_rows, failures=[])
 
 
-def _failures(errors: pandera.errors.SchemaErrors, table_rows: int) -> list[Failure]:
+def _failures(errors: "pandera.errors.SchemaErrors", table_rows: int) -> list[Failure]:
     cases = errors.failure_cases
     failures = []
     # A table-wide check reports every column of each bad row: count it once per row.
@@ -109,20 +114,24 @@ def report_metadata(report: QualityReport) -> dict[str, dg.MetadataValue]:
 
 
 def build_pandera_check(
-    asset_key: dg.AssetKey, schema: pa.DataFrameSchema, *, name: str = "pandera_contract"
+    asset_key: dg.AssetKey,
+    schema: "Callable[[], pa.DataFrameSchema]",
+    *,
+    description: str,
+    name: str = "pandera_contract",
 ) -> dg.AssetChecksDefinition:
-    """A blocking check that loads the asset's table and validates it against ``schema``."""
+    """A blocking check that loads the asset's table and validates it against ``schema()``."""
 
     @dg.asset_check(
         asset=asset_key,
         name=name,
         blocking=True,
-        description=f"pandera contract {schema.name}: types, nullability, ranges, unique keys",
+        description=description,
     )
     def _check(
         context: dg.AssetCheckExecutionContext, table: pyarrow_.Table
     ) -> dg.AssetCheckResult:
-        report = validate_table(schema, table)
+        report = validate_table(schema(), table)
         if not report.passed:
             context.log.error(f"{asset_key.to_user_string()}: {report.summary()}")
         return dg.AssetCheckResult(
