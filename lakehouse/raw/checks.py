@@ -6,8 +6,6 @@ import dagster as dg
 
 from lakehouse.quality import build_pandera_check
 
-STREAM_CONTRACTS = ("users", "products", "purchases")
-
 
 def _schema(stream: str):  # returns a loader: pandera stays out of load-time imports
     def load():
@@ -22,10 +20,10 @@ def build_raw_checks(asset_keys: dict[str, dg.AssetKey]) -> list[dg.AssetChecksD
     """One blocking pandera check per stream, given the stream -> asset key mapping."""
     return [
         build_pandera_check(
-            asset_keys[stream],
+            key,
             _schema(stream),
-            description=f"pandera contract for {asset_keys[stream].to_user_string()}: "
+            description=f"pandera contract for {key.to_user_string()}: "
             "types, nullability, ranges and unique keys (lakehouse/raw/schemas.py)",
         )
-        for stream in STREAM_CONTRACTS
+        for stream, key in asset_keys.items()
     ]

@@ -1,0 +1,217 @@
+"""One write of an Arrow batch to an Iceberg table: create, evolve, write files, commit once.
+
+This is the IO manager's write without Dagster, so scripts, benchmarks and tests call it too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal, get_args
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyiceberg.catalog import Catalog
+from pyiceberg.exceptions import NoSuchTableError, TableAlreadyExistsError
+from pyiceberg.expressions import (
+    AlwaysTrue,
+    And,
+    BooleanExpression,
+    GreaterThanOrEqual,
+    LessThan,
+)
+from pyiceberg.table import Table
+from pyiceberg.table.snapshots import Snapshot
+from pyiceberg.table.upsert_util import create_match_filter, has_duplicate_rows
+
+from lakehouse.iceberg.arrow import normalise
+from lakehouse.iceberg.commits import CommitPlan, commit, retry_on_conflict
+from lakehouse.iceberg.files import write_data_files
+from lakehouse.iceberg.schema import add_day_partition, conform, evolve
+
+WriteMode = Literal["overwrite", "append", "upsert"]
+WRITE_MODES: tuple[str, ...] = get_args(WriteMode)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+class WriteRequestError(ValueError):
+    """The batch or the asset's metadata do not allow the write; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class WriteRequest:
+    """Where and how to write: the table, the mode, and for partitions the time window."""
+
+    identifier: tuple[str, ...]
+    mode: WriteMode = "overwrite"
+    partition_column: str | None = None
+    window: tuple[dt.datetime, dt.datetime] | None = None
+    partition_label: str | None = None
+    upsert_keys: tuple[str, ...] = ()
+    snapshot_properties: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if len(self.identifier) < 2:
+            raise WriteRequestError(
+                f"table {'.'.join(self.identifier)} needs a namespace: give the asset a key "
+                "prefix, e.g. key=['staging', 'orders']"
+            )
+        if self.mode not in WRITE_MODES:
+            raise WriteRequestError(
+                f"{self.name}: write_mode must be one of {', '.join(WRITE_MODES)}, "
+                f"got {self.mode!r}"
+            )
+        if self.mode == "upsert" and not self.upsert_keys:
+            raise WriteRequestError(f"{self.name}: write_mode 'upsert' needs 'upsert_keys'")
+        if self.window is not None and not self.partition_column:
+            raise WriteRequestError(
+                f"{self.name}: a time-partitioned asset needs metadata "
+                "'partition_expr' naming its time column"
+            )
+
+    @property
+    def name(self) -> str:
+        return ".".join(self.identifier)
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    table: Table
+    snapshot: Snapshot
+    rows_written: int
+    commit_id: str
+
+
+def _physical(value: dt.datetime, *, days: bool) -> int:
+    """A window bound as the column stores it: microseconds, or days for a date column.
+
+    Naive datetimes and naive timestamp columns are taken as UTC.
+    """
+    instant = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    micros = (instant - _EPOCH) // dt.timedelta(microseconds=1)
+    return micros // 86_400_000_000 if days else micros
+
+
+def window_filter(
+    column: str, window: tuple[dt.datetime, dt.datetime], *, days: bool = False
+) -> BooleanExpression:
+    """The Iceberg row filter selecting ``start <= column < end`` (``days`` for a date column)."""
+    start, end = (_physical(bound, days=days) for bound in window)
+    return And(GreaterThanOrEqual(column, start), LessThan(column, end))
+
+
+def _time_column(data: pa.Table, request: WriteRequest) -> pa.ChunkedArray:
+    column = request.partition_column
+    if column not in data.column_names:
+        raise WriteRequestError(
+            f"{request.name}: partition_expr column '{column}' is not in the batch"
+        )
+    values = data.column(column)
+    if not (pa.types.is_timestamp(values.type) or pa.types.is_date32(values.type)):
+        raise WriteRequestError(
+            f"{request.name}: partition_expr column '{column}' must be a timestamp or a date, "
+            f"got {values.type}"
+        )
+    return values
+
+
+def check_rows_in_window(data: pa.Table, request: WriteRequest) -> None:
+    """Refuse rows outside the partition's window: they would be written but never replaced."""
+    assert request.window is not None and request.partition_column is not None
+    values = _time_column(data, request)
+    days = pa.types.is_date32(values.type)
+    start, end = (_physical(bound, days=days) for bound in request.window)
+    physical = values.cast(pa.int32() if days else pa.int64())
+    bounds = pc.min_max(physical).as_py()
+    if values.null_count == 0 and (
+        data.num_rows == 0 or (bounds["min"] >= start and bounds["max"] < end)
+    ):
+        return
+    inside = pc.sum(pc.and_(pc.greater_equal(physical, start), pc.less(physical, end))).as_py()
+    outside = data.num_rows - (inside or 0)
+    first, last = request.window
+    raise WriteRequestError(
+        f"{request.name}: {outside} of {data.num_rows} rows of the batch for partition "
+        f"{request.partition_label or first.isoformat()} have '{request.partition_column}' outside "
+        f"the partition's window [{first.isoformat()}, {last.isoformat()}) or null"
+    )
+
+
+def _delete_filter(data: pa.Table, request: WriteRequest) -> BooleanExpression | None:
+    window = None
+    if request.window is not None and request.partition_column is not None:
+        days = pa.types.is_date32(data.column(request.partition_column).type)
+        window = window_filter(request.partition_column, request.window, days=days)
+    if request.mode == "append":
+        return None
+    if request.mode == "overwrite":
+        return window or AlwaysTrue()
+    if data.num_rows == 0:
+        return None
+    keys = create_match_filter(data, list(request.upsert_keys))
+    return keys if window is None else And(window, keys)
+
+
+def _check_upsert_keys(data: pa.Table, request: WriteRequest) -> None:
+    missing = [key for key in request.upsert_keys if key not in data.column_names]
+    if missing:
+        raise WriteRequestError(f"{request.name}: upsert_keys {missing} are not in the batch")
+    if has_duplicate_rows(data, list(request.upsert_keys)):
+        raise WriteRequestError(
+            f"{request.name}: the batch holds duplicate rows for upsert_keys "
+            f"{list(request.upsert_keys)}; an upsert needs one row per key"
+        )
+
+
+def load_or_create_table(
+    catalog: Catalog, identifier: tuple[str, ...], schema: pa.Schema, partition_column: str | None
+) -> Table:
+    """Load the table, creating its namespace and itself (day-partitioned if asked) if missing."""
+    try:
+        return catalog.load_table(identifier)
+    except NoSuchTableError:
+        pass
+    catalog.create_namespace_if_not_exists(identifier[:-1])
+    try:
+        with catalog.create_table_transaction(identifier, schema=schema) as txn:
+            if partition_column:
+                add_day_partition(txn, partition_column)
+    except TableAlreadyExistsError:  # a concurrent writer created it first
+        pass
+    return catalog.load_table(identifier)
+
+
+def write(
+    catalog: Catalog,
+    data: pa.Table,
+    request: WriteRequest,
+    *,
+    commit_timeout_seconds: float = 120.0,
+) -> WriteResult:
+    """Write ``data`` as ``request`` says, in one atomic data commit that lands exactly once."""
+    data = normalise(data)
+    if request.partition_column:
+        _time_column(data, request)
+    if request.window is not None:
+        check_rows_in_window(data, request)
+    if request.mode == "upsert":
+        _check_upsert_keys(data, request)
+    table = load_or_create_table(catalog, request.identifier, data.schema, request.partition_column)
+    data = conform(table, data)
+    table, _ = retry_on_conflict(
+        catalog,
+        request.identifier,
+        lambda current: evolve(current, data.schema, request.partition_column),
+        timeout_seconds=commit_timeout_seconds,
+        table=table,
+    )
+    plan = CommitPlan(
+        data_files=tuple(write_data_files(table, data)),
+        delete_filter=_delete_filter(data, request),
+        snapshot_properties=dict(request.snapshot_properties),
+    )
+    table, snapshot = commit(
+        catalog, request.identifier, plan, timeout_seconds=commit_timeout_seconds, table=table
+    )
+    return WriteResult(table, snapshot, data.num_rows, plan.commit_id)

@@ -1,0 +1,150 @@
+"""The raw layer's Airbyte streams: one list shared by the embedded and the platform runtime.
+
+Both runtimes derive asset keys, group, kinds and descriptions from here, so a stream is the
+same asset (``raw/faker_users``) and the same Iceberg table (``raw.faker_users``) on either.
+The Arrow schemas are what the embedded runtime writes; the platform's Airbyte destination
+writes the same columns plus its own ``_airbyte_meta``/``_airbyte_generation_id``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dagster as dg
+import pyarrow as pa
+
+CONNECTOR = "source-faker"
+RAW_NAMESPACE = "raw"
+RAW_GROUP = "raw"
+KINDS = frozenset({"airbyte", "iceberg"})
+TABLE_PREFIX = "faker_"
+# Snapshot-summary property holding the stream's Airbyte state message (JSON) after each commit.
+STATE_PROPERTY = "airbyte.state"
+
+UTC_TIMESTAMP = pa.timestamp("us", tz="UTC")
+
+# Airbyte's per-record columns, kept on every stream: the record's id and extraction time.
+# ``_airbyte_meta`` (per-record change notes, always ``{}`` for faker) is dropped.
+AIRBYTE_META_FIELDS = (
+    pa.field("_airbyte_raw_id", pa.string(), nullable=False),
+    pa.field("_airbyte_extracted_at", UTC_TIMESTAMP, nullable=False),
+)
+DROPPED_COLUMNS = frozenset({"_airbyte_meta"})
+
+
+def _schema(*fields: pa.Field) -> pa.Schema:
+    return pa.schema([*fields, *AIRBYTE_META_FIELDS])
+
+
+def _id(name: str = "id") -> pa.Field:
+    return pa.field(name, pa.int64(), nullable=False)
+
+
+def _ts(*names: str) -> list[pa.Field]:
+    return [pa.field(name, UTC_TIMESTAMP) for name in names]
+
+
+ADDRESS = pa.struct(
+    [
+        pa.field(name, pa.string())
+        for name in (
+            "street_number",
+            "street_name",
+            "city",
+            "state",
+            "province",
+            "postal_code",
+            "country_code",
+        )
+    ]
+)
+
+
+@dataclass(frozen=True)
+class RawStream:
+    """One Airbyte stream and the raw Iceberg table it lands in."""
+
+    name: str
+    description: str
+    schema: pa.Schema
+    primary_key: tuple[str, ...] = ("id",)
+    cursor_field: str = "updated_at"
+
+    @property
+    def table(self) -> str:
+        return f"{TABLE_PREFIX}{self.name}"
+
+    @property
+    def identifier(self) -> tuple[str, str]:
+        return (RAW_NAMESPACE, self.table)
+
+    @property
+    def asset_key(self) -> dg.AssetKey:
+        return dg.AssetKey([RAW_NAMESPACE, self.table])
+
+
+STREAMS: tuple[RawStream, ...] = (
+    RawStream(
+        name="users",
+        description="Fake users from Airbyte's source-faker, one row per user id (latest version).",
+        schema=_schema(
+            _id(),
+            *_ts("created_at", "updated_at"),
+            *[pa.field(name, pa.string()) for name in ("name", "title")],
+            pa.field("age", pa.int64()),
+            *[
+                pa.field(name, pa.string())
+                for name in (
+                    "email",
+                    "telephone",
+                    "gender",
+                    "language",
+                    "academic_degree",
+                    "nationality",
+                    "occupation",
+                    "height",
+                    "blood_type",
+                )
+            ],
+            pa.field("weight", pa.int64()),
+            pa.field("address", ADDRESS),
+        ),
+    ),
+    RawStream(
+        name="products",
+        description="Fake car models with prices from source-faker, one row per product id.",
+        schema=_schema(
+            _id(),
+            pa.field("make", pa.string()),
+            pa.field("model", pa.string()),
+            pa.field("year", pa.int64()),
+            pa.field("price", pa.float64()),
+            *_ts("created_at", "updated_at"),
+        ),
+    ),
+    RawStream(
+        name="purchases",
+        description="Fake purchases of products by users from source-faker, with cart, purchase "
+        "and return times; one row per purchase id.",
+        schema=_schema(
+            _id(),
+            pa.field("user_id", pa.int64()),
+            pa.field("product_id", pa.int64()),
+            *_ts("created_at", "updated_at", "added_to_cart_at", "purchased_at", "returned_at"),
+        ),
+    ),
+)
+
+STREAMS_BY_NAME: dict[str, RawStream] = {stream.name: stream for stream in STREAMS}
+# Stream name -> asset key, e.g. for the pandera checks in ``lakehouse.raw.checks``.
+ASSET_KEYS: dict[str, dg.AssetKey] = {stream.name: stream.asset_key for stream in STREAMS}
+
+
+def raw_asset_spec(stream: RawStream) -> dg.AssetSpec:
+    """The attributes both runtimes give a stream's asset; each adds its own metadata."""
+    return dg.AssetSpec(
+        key=stream.asset_key,
+        description=stream.description,
+        group_name=RAW_GROUP,
+        kinds=set(KINDS),
+    )

@@ -1,0 +1,64 @@
+"""One stream list for both runtimes: keys, tables, and agreement with the pandera contracts."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import dagster as dg
+import pyarrow as pa
+
+from lakehouse.raw import extract_worker
+from lakehouse.raw.assets import build_raw_assets
+from lakehouse.raw.schemas import SCHEMAS
+from lakehouse.raw.streams import ASSET_KEYS, STREAMS, raw_asset_spec
+from lakehouse.settings import load_settings
+
+
+def test_each_stream_is_one_raw_asset_named_after_its_table():
+    assert {
+        "users": dg.AssetKey(["raw", "faker_users"]),
+        "products": dg.AssetKey(["raw", "faker_products"]),
+        "purchases": dg.AssetKey(["raw", "faker_purchases"]),
+    } == ASSET_KEYS
+    for stream in STREAMS:
+        assert ".".join(stream.identifier) == stream.asset_key.to_user_string().replace("/", ".")
+        spec = raw_asset_spec(stream)
+        assert spec.group_name == "raw" and spec.kinds == {"airbyte", "iceberg"}
+
+
+def test_every_column_the_pandera_contract_checks_is_declared_with_a_compatible_type():
+    assert set(SCHEMAS) == set(ASSET_KEYS)
+    for stream in STREAMS:
+        for name, column in SCHEMAS[stream.name].columns.items():
+            field = stream.schema.field(name)
+            if str(column.dtype).startswith("datetime64"):
+                assert field.type == pa.timestamp("us", tz="UTC"), name
+            elif str(column.dtype) in {"Int64", "int64"}:
+                assert field.type == pa.int64(), name
+            elif str(column.dtype) == "float64":
+                assert field.type == pa.float64(), name
+            else:
+                assert field.type == pa.string(), name
+
+
+def test_embedded_assets_upsert_on_the_primary_key_and_may_skip_a_stream(tmp_path):
+    (assets,) = build_raw_assets(load_settings({"LAKEHOUSE_HOME": str(tmp_path)}))
+    assert set(assets.keys) == set(ASSET_KEYS.values())
+    assert assets.can_subset
+    for spec in assets.specs:
+        assert spec.metadata["write_mode"] == "upsert"
+        assert spec.metadata["upsert_keys"] == ["id"]
+        assert spec.skippable
+
+
+def test_the_worker_imports_nothing_from_the_lakehouse():
+    """It runs in the PyAirbyte env, where the lakehouse package is not installed."""
+    tree = ast.parse(Path(extract_worker.__file__).read_text())
+    modules = {
+        node.module if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    assert not {module for module in modules if module and module.startswith("lakehouse")}
