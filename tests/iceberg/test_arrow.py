@@ -50,12 +50,14 @@ def test_a_converter_can_be_registered_for_a_new_type(monkeypatch: pytest.Monkey
 
 
 def test_timestamps_become_microseconds_and_utc() -> None:
-    paris = dt.timezone(dt.timedelta(hours=1))
+    # Built from epoch milliseconds (2024-01-01T11:00Z): pyarrow's conversion of Python datetimes
+    # with a fixed-offset tzinfo gave 12:00Z in a full-suite run, which is not what we test here.
+    eleven_utc_ms = int(dt.datetime(2024, 1, 1, 11, tzinfo=dt.UTC).timestamp() * 1000)
     table = pa.table(
         {
             "ns": pa.array([1_700_000_000_123_456_789], pa.timestamp("ns")),
             "ms_paris": pa.array(
-                [dt.datetime(2024, 1, 1, 12, tzinfo=paris)], pa.timestamp("ms", tz="Europe/Paris")
+                [eleven_utc_ms], pa.timestamp("ms", tz="Europe/Paris")
             ),
             "nested": pa.array([{"at": 1}], pa.struct([("at", pa.timestamp("ns"))])),
             "status": pa.array(["a"]).dictionary_encode(),
