@@ -6,9 +6,9 @@ VENV := .venv
 export DAGSTER_HOME ?= $(CURDIR)/.lakehouse/dagster
 export PATH := $(CURDIR)/.tools/bin:$(PATH)
 
-.PHONY: setup demo test dev lint bench clean
+.PHONY: setup manifest demo test dev lint bench clean
 
-setup: $(VENV)/.synced .venvs/.synced
+setup: $(VENV)/.synced .venvs/.synced manifest
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -21,6 +21,10 @@ $(VENV)/.synced: $(UV) uv.lock pyproject.toml
 .venvs/.synced: $(UV) scripts/bootstrap-connectors.sh requirements/*.txt
 	UV=$(UV) PYTHON=$(PYTHON) scripts/bootstrap-connectors.sh
 	touch $@
+
+# The dbt manifest is built here, never at code-location load (it skips when dbt/ is unchanged).
+manifest: $(VENV)/.synced
+	$(VENV)/bin/python -m lakehouse.analytics.prepare
 
 $(DAGSTER_HOME):
 	mkdir -p $@

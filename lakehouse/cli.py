@@ -8,6 +8,8 @@ import sys
 from collections.abc import Sequence
 
 from lakehouse.settings import SettingsError
+from lakehouse.upkeep.commands import COMMANDS as UPKEEP_COMMANDS
+from lakehouse.upkeep.commands import add_upkeep_commands, run_upkeep_command
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -17,8 +19,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     tables.add_argument("--json", action="store_true", help="print JSON instead of a table")
     commands.add_parser("doctor", help="check settings, catalog, warehouse, Java and connectors")
     commands.add_parser("demo", help="materialise every asset on the configured runtime")
+    add_upkeep_commands(commands)  # restore, erase
     args = parser.parse_args(argv)
     try:
+        if args.command in UPKEEP_COMMANDS:
+            return run_upkeep_command(args)
         if args.command == "tables":
             return _tables(as_json=args.json)
         if args.command == "doctor":

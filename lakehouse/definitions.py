@@ -9,19 +9,38 @@ from collections.abc import Mapping
 
 import dagster as dg
 
+from lakehouse.analytics.assets import build_analytics_assets
+from lakehouse.automation import apply_policies, build_automation
+from lakehouse.ml import build_ml_assets, build_ml_checks
 from lakehouse.raw.assets import build_raw_assets
 from lakehouse.raw.checks import build_raw_checks
 from lakehouse.raw.streams import ASSET_KEYS
 from lakehouse.resources import build_executor, build_resources
 from lakehouse.settings import get_settings, load_settings
+from lakehouse.staging import build_staging_assets, build_staging_checks
+from lakehouse.upkeep.jobs import build_upkeep
 
 
 def build_definitions(environ: Mapping[str, str] | None = None) -> dg.Definitions:
     """The whole location for the process settings, or for ``environ`` (tests, scripts)."""
     settings = get_settings() if environ is None else load_settings(dict(environ))
+    upkeep = build_upkeep(settings)
+    automation = build_automation(settings)
     return dg.Definitions(
-        assets=build_raw_assets(settings),
-        asset_checks=build_raw_checks(ASSET_KEYS),
+        # Catalog defaults and each layer's freshness policy, applied to every asset at once.
+        assets=apply_policies(
+            [
+                *build_raw_assets(settings),
+                *build_staging_assets(),
+                *build_analytics_assets(settings),
+                *build_ml_assets(),
+                *upkeep.assets,
+            ]
+        ),
+        asset_checks=[*build_raw_checks(ASSET_KEYS), *build_staging_checks(), *build_ml_checks()],
+        jobs=[*upkeep.jobs, *automation.jobs],
+        schedules=[*upkeep.schedules, *automation.schedules],
+        sensors=automation.sensors,
         resources=build_resources(environ),
         executor=build_executor(settings),
     )

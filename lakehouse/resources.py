@@ -7,9 +7,17 @@ from typing import Any
 
 import dagster as dg
 
+from lakehouse.analytics.resources import build_dbt_resource
 from lakehouse.catalog import IcebergCatalogResource
 from lakehouse.iceberg import IcebergIOManager
 from lakehouse.settings import Settings
+from lakehouse.staging import (
+    SPARK_RESOURCE_KEY,
+    STAGING_IO_MANAGER_KEY,
+    SparkIcebergIOManager,
+    build_spark_resource,
+)
+from lakehouse.upkeep.resource import UpkeepResource
 
 
 def build_resources(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -18,6 +26,13 @@ def build_resources(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     return {
         "io_manager": IcebergIOManager(environment=environment),
         "catalog": IcebergCatalogResource(),
+        # Staging: a lazy process-wide Spark session; Spark DataFrames stored in Iceberg.
+        SPARK_RESOURCE_KEY: build_spark_resource(environment),
+        STAGING_IO_MANAGER_KEY: SparkIcebergIOManager(environment=environment),
+        # Upkeep jobs (lakehouse/upkeep): catalog, warehouse and backup storage.
+        "upkeep": UpkeepResource(environment=environment),
+        # Analytics: dbt (DuckDB embedded, Trino on the platform) over the Iceberg tables.
+        "dbt": build_dbt_resource(environment),
     }
 
 

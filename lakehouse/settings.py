@@ -86,6 +86,89 @@ class Settings(BaseModel):
         None, description="Airbyte API client secret (platform)"
     )
 
+    # dbt (analytics): dbt/profiles.yml reads the same LAKEHOUSE_TRINO_* names with these defaults
+    dbt_target: Literal["duckdb", "trino"] | None = Field(
+        None, description="dbt target: duckdb or trino (default: duckdb embedded, trino on platform)"
+    )
+    trino_host: str = Field(
+        "trino.data-platform-processing.svc.cluster.local", description="Trino coordinator host"
+    )
+    trino_port: int = Field(8080, ge=1, le=65535, description="Trino coordinator port")
+    trino_user: str = Field("lakehouse-pipelines", description="Trino user dbt runs as")
+    trino_jwt_token: SecretStr | None = Field(
+        None, description="OAuth2 access token (JWT) dbt presents to Trino"
+    )
+
+    @property
+    def analytics_target(self) -> Literal["duckdb", "trino"]:
+        """The dbt target: embedded DuckDB unless on the platform or set explicitly."""
+        return self.dbt_target or ("trino" if self.runtime == "platform" else "duckdb")
+
+    # Spark (staging): a local session unless spark_remote names a Spark Connect server.
+    spark_remote: str | None = Field(
+        None,
+        pattern=r"^sc://",
+        description="Spark Connect URL for staging, e.g. sc://spark-connect:15002 (platform); "
+        "unset runs a local session",
+    )
+    spark_master: str = Field("local[*]", description="master of the local Spark session")
+    spark_shuffle_partitions: int = Field(
+        4, ge=1, description="spark.sql.shuffle.partitions of the local session (small batches)"
+    )
+    spark_driver_memory: str = Field("1g", description="driver memory of the local Spark session")
+
+    # Upkeep (lakehouse/upkeep/: compaction, expiry, orphans, backups, restore checks, retention,
+    # erasure, table health). Per-table overrides live in lakehouse/upkeep/rules.py.
+    backup_location: str | None = Field(
+        None, description="backup root: a directory or s3://backups/lakehouse (default <home>/backups)"
+    )
+    upkeep_target_file_size_bytes: int = Field(
+        128 * 1024 * 1024, gt=0, description="compaction's target data file size in bytes"
+    )
+    upkeep_small_file_fraction: float = Field(
+        0.75, gt=0, le=1, description="a data file is small below this fraction of the target size"
+    )
+    upkeep_min_small_files: int = Field(
+        5, ge=2, description="compact a partition only when it holds at least this many small files"
+    )
+    upkeep_compaction_engine: Literal["pyiceberg", "trino", "spark"] = Field(
+        "pyiceberg", description="who rewrites files: pyiceberg (embedded), trino or spark"
+    )
+    upkeep_trino_url: str | None = Field(None, description="Trino coordinator URL for compaction")
+    upkeep_trino_user: str = Field("lakehouse-upkeep", description="Trino user for compaction")
+    upkeep_spark_remote: str | None = Field(
+        None, description="Spark Connect URL (sc://host:15002) for compaction"
+    )
+    upkeep_snapshot_max_age_days: float = Field(
+        7.0, ge=0, description="snapshots younger than this are kept by expiry"
+    )
+    upkeep_snapshot_min_keep: int = Field(
+        3, ge=1, description="expiry keeps at least this many snapshots of each branch"
+    )
+    upkeep_orphan_safety_hours: float = Field(
+        72.0, ge=1, description="orphan removal ignores files younger than this (in-flight commits)"
+    )
+    upkeep_backup_retention_days: float = Field(
+        30.0, gt=0, description="backups older than this are pruned from the backup location"
+    )
+    upkeep_rpo_seconds: float = Field(3600.0, gt=0, description="restore check fails above this RPO")
+    upkeep_rto_seconds: float = Field(14400.0, gt=0, description="restore check fails above this RTO")
+    upkeep_restore_namespace: str = Field(
+        "restore_check", description="scratch namespace the restore check restores into"
+    )
+    upkeep_metrics_dir: Path | None = Field(
+        None, description="Prometheus textfile directory (default <home>/metrics)"
+    )
+    upkeep_pushgateway_url: str | None = Field(
+        None, description="Prometheus Pushgateway URL the upkeep metrics are also pushed to"
+    )
+    upkeep_erasure_inbox: str | None = Field(
+        None, description="where GDPR erasure requests wait (default <home>/erasure-requests)"
+    )
+    upkeep_schedules_running: bool | None = Field(
+        None, description="upkeep schedules start running (default: on the platform runtime only)"
+    )
+
     @model_validator(mode="after")
     def _check_runtime(self) -> Settings:
         problems: list[str] = []
@@ -147,6 +230,7 @@ class Settings(BaseModel):
                 self.s3_access_key_id,
                 self.s3_secret_access_key,
                 self.airbyte_client_secret,
+                self.trino_jwt_token,
             )
             if value is not None and value.get_secret_value()
         ]

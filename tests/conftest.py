@@ -49,3 +49,18 @@ def pg_catalog_uri() -> Iterator[str]:
         with admin.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         admin.close()
+
+
+# --- Spark (staging) ------------------------------------------------------------------------
+# Owned by the staging layer (tests/spark/, tests/staging/). A Spark session takes 16-26 s to
+# start, so the whole test run shares one local session; the staging resource reuses it.
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[object]:
+    """The process's one Spark session (``lakehouse.staging.resources.process_session``)."""
+    from lakehouse.staging.resources import process_session, spark_config
+
+    session = process_session(spark_config(load_settings({})))
+    yield session
+    session.stop()

@@ -9,6 +9,7 @@ writes the same columns plus its own ``_airbyte_meta``/``_airbyte_generation_id`
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import dagster as dg
 import pyarrow as pa
@@ -17,11 +18,17 @@ CONNECTOR = "source-faker"
 RAW_NAMESPACE = "raw"
 RAW_GROUP = "raw"
 KINDS = frozenset({"airbyte", "iceberg"})
+OWNERS = ("team:data-engineering",)
 TABLE_PREFIX = "faker_"
 # Snapshot-summary property holding the stream's Airbyte state message (JSON) after each commit.
 STATE_PROPERTY = "airbyte.state"
 
 UTC_TIMESTAMP = pa.timestamp("us", tz="UTC")
+# Personal data in raw.faker_users: direct identifiers and special categories.
+USER_PII_COLUMNS = frozenset(
+    {"name", "email", "telephone", "address", "age", "gender", "nationality"}
+    | {"height", "weight", "blood_type"}
+)
 
 # Airbyte's per-record columns, kept on every stream: the record's id and extraction time.
 # ``_airbyte_meta`` (per-record change notes, always ``{}`` for faker) is dropped.
@@ -69,6 +76,10 @@ class RawStream:
     schema: pa.Schema
     primary_key: tuple[str, ...] = ("id",)
     cursor_field: str = "updated_at"
+    # Catalog entries analysts filter by; pii_columns are tagged pii in the column schema.
+    domain: str = ""
+    classification: str = "internal"
+    pii_columns: frozenset[str] = frozenset()
 
     @property
     def table(self) -> str:
@@ -82,11 +93,32 @@ class RawStream:
     def asset_key(self) -> dg.AssetKey:
         return dg.AssetKey([RAW_NAMESPACE, self.table])
 
+    @property
+    def tags(self) -> dict[str, str]:
+        tags = {"layer": "raw", "domain": self.domain, "classification": self.classification}
+        return tags | ({"pii": "true"} if self.pii_columns else {})
+
+    def column_schema(self) -> dg.TableSchema:
+        return dg.TableSchema(
+            columns=[
+                dg.TableColumn(
+                    name=field.name,
+                    type="struct" if pa.types.is_struct(field.type) else str(field.type),
+                    constraints=dg.TableColumnConstraints(nullable=field.nullable),
+                    tags={"pii": "true"} if field.name in self.pii_columns else {},
+                )
+                for field in self.schema
+            ]
+        )
+
 
 STREAMS: tuple[RawStream, ...] = (
     RawStream(
         name="users",
         description="Fake users from Airbyte's source-faker, one row per user id (latest version).",
+        domain="customers",
+        classification="restricted",
+        pii_columns=USER_PII_COLUMNS,
         schema=_schema(
             _id(),
             *_ts("created_at", "updated_at"),
@@ -113,6 +145,7 @@ STREAMS: tuple[RawStream, ...] = (
     RawStream(
         name="products",
         description="Fake car models with prices from source-faker, one row per product id.",
+        domain="products",
         schema=_schema(
             _id(),
             pa.field("make", pa.string()),
@@ -126,6 +159,7 @@ STREAMS: tuple[RawStream, ...] = (
         name="purchases",
         description="Fake purchases of products by users from source-faker, with cart, purchase "
         "and return times; one row per purchase id.",
+        domain="sales",
         schema=_schema(
             _id(),
             pa.field("user_id", pa.int64()),
@@ -142,9 +176,17 @@ ASSET_KEYS: dict[str, dg.AssetKey] = {stream.name: stream.asset_key for stream i
 
 def raw_asset_spec(stream: RawStream) -> dg.AssetSpec:
     """The attributes both runtimes give a stream's asset; each adds its own metadata."""
+    metadata: dict[str, Any] = {
+        "dagster/column_schema": stream.column_schema(),
+        "dagster/table_name": ".".join(stream.identifier),
+        "primary_key": list(stream.primary_key),
+    }
     return dg.AssetSpec(
         key=stream.asset_key,
         description=stream.description,
         group_name=RAW_GROUP,
         kinds=set(KINDS),
+        owners=list(OWNERS),
+        tags=stream.tags,
+        metadata=metadata,
     )

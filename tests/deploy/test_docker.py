@@ -38,7 +38,7 @@ def test_images_are_pinned_non_root_and_healthchecked(name):
 def test_the_code_location_image_installs_the_lock_and_parses_dbt():
     lines = _instructions(DOCKER / "Dockerfile")
     assert any("uv sync --frozen --no-dev" in line for line in lines)
-    assert any("dbt parse" in line and "--target trino" in line for line in lines)
+    assert any("lakehouse.analytics.prepare" in line and "--target trino" in line for line in lines)
     assert lines[-1] == (
         'CMD ["dagster", "api", "grpc", "-h", "0.0.0.0", "-p", "3030", '
         '"-m", "lakehouse.definitions"]'

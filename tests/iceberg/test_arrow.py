@@ -56,9 +56,7 @@ def test_timestamps_become_microseconds_and_utc() -> None:
     table = pa.table(
         {
             "ns": pa.array([1_700_000_000_123_456_789], pa.timestamp("ns")),
-            "ms_paris": pa.array(
-                [eleven_utc_ms], pa.timestamp("ms", tz="Europe/Paris")
-            ),
+            "ms_paris": pa.array([eleven_utc_ms], pa.timestamp("ms", tz="Europe/Paris")),
             "nested": pa.array([{"at": 1}], pa.struct([("at", pa.timestamp("ns"))])),
             "status": pa.array(["a"]).dictionary_encode(),
         }

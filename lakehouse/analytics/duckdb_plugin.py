@@ -1,0 +1,77 @@
+"""dbt-duckdb plugin ``lakehouse``: DuckDB reads and writes the lakehouse's Iceberg tables.
+
+Loaded by dbt-duckdb inside the dbt process (dbt/profiles.yml, target ``duckdb``), never by the
+code location. When dbt opens its connection, every table of the configured namespaces becomes a
+DuckDB view at the snapshot current at that moment, so one dbt run reads one consistent state,
+the one Dagster just wrote. Each ``external`` model's output is committed through
+``lakehouse.iceberg.write`` (schema evolution, partition replacement, commit retries, snapshot
+properties), then its view is pointed at the new snapshot for the models downstream.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from dbt.adapters.duckdb.plugins import BasePlugin
+from dbt.adapters.duckdb.utils import TargetConfig
+from pyiceberg.catalog import Catalog
+
+from lakehouse.analytics.commits import model_write_request
+from lakehouse.analytics.duckdb_iceberg import (
+    expose_table,
+    load_iceberg_extension,
+    relation_to_arrow,
+)
+from lakehouse.catalog import build_catalog
+from lakehouse.iceberg.writes import write
+from lakehouse.settings import Settings, get_settings
+
+DEFAULT_NAMESPACES = ("staging", "analytics")
+
+
+class Plugin(BasePlugin):
+    """Expose Iceberg tables to DuckDB at connection time; commit model outputs in ``store``."""
+
+    def initialize(self, plugin_config: dict[str, Any]) -> None:
+        # dbt-duckdb may build the plugin without opening a connection (Dagster does, to
+        # inspect the adapter), so nothing here touches the catalog.
+        self._namespaces = tuple(plugin_config.get("namespaces") or DEFAULT_NAMESPACES)
+        self._conn: duckdb.DuckDBPyConnection | None = None
+        self._settings: Settings | None = None
+        self._catalog: Catalog | None = None
+
+    def catalog(self) -> Catalog:
+        if self._catalog is None:
+            self._settings = get_settings()
+            self._catalog = build_catalog(self._settings)
+        return self._catalog
+
+    def configure_connection(self, conn: duckdb.DuckDBPyConnection) -> None:
+        if self.creds is not None and self.creds.external_root:
+            # DuckDB's COPY does not create the directory the external files go to.
+            Path(self.creds.external_root).mkdir(parents=True, exist_ok=True)
+        load_iceberg_extension(conn)
+        self._conn = conn
+        catalog = self.catalog()
+        for namespace in self._namespaces:
+            for identifier in catalog.list_tables(namespace):
+                expose_table(conn, namespace, identifier[-1], catalog.load_table(identifier))
+
+    def store(self, target_config: TargetConfig) -> None:
+        if self._conn is None:
+            raise RuntimeError("the lakehouse plugin stores a model before any connection opened")
+        relation = target_config.relation
+        identifier = (relation.schema, relation.identifier)
+        data = relation_to_arrow(self._conn, relation.render())
+        request = model_write_request(identifier, target_config.config, os.environ)
+        catalog = self.catalog()
+        assert self._settings is not None  # set with the catalog
+        result = write(
+            catalog, data, request, commit_timeout_seconds=self._settings.commit_timeout_seconds
+        )
+        expose_table(self._conn, relation.schema, relation.identifier, result.table)
+        if target_config.location is not None:  # the view reads Iceberg now, not the file
+            Path(target_config.location.path).unlink(missing_ok=True)

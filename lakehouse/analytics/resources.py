@@ -1,0 +1,119 @@
+"""The dbt CLI resource of the analytics layer, built from the lakehouse settings.
+
+dagster-dbt starts dbt as a subprocess whose environment is a copy of ``os.environ`` taken inside
+``DbtCliResource.cli``, with no hook to add to it. The dbt process needs the same ``LAKEHOUSE_*``
+settings as this one (its DuckDB plugin opens the catalog; profiles.yml reads the Trino values)
+and the run's id and partition key (snapshot properties), so ``cli`` lays them over
+``os.environ`` for the instant the subprocess starts, under a lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib.metadata
+import os
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DbtCliInvocation, DbtCliResource
+from packaging import version
+from pydantic import Field
+
+from lakehouse.analytics.commits import PARTITION_KEY_ENV, RUN_ID_ENV
+from lakehouse.analytics.prepare import dbt_executable
+from lakehouse.analytics.project import analytics_project
+from lakehouse.settings import Settings, get_settings, load_settings
+
+_ENVIRON_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _environ(overrides: Mapping[str, str]) -> Iterator[None]:
+    """``os.environ`` with ``overrides`` laid over it, restored on exit."""
+    with _ENVIRON_LOCK:
+        saved = {key: os.environ.get(key) for key in overrides}
+        os.environ.update(overrides)
+        try:
+            yield
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
+def partition_label(context: dg.AssetExecutionContext) -> str | None:
+    """The run's partition key, or ``first...last`` for a single-run backfill of a range."""
+    if not (context.has_partition_key or context.has_partition_key_range):
+        return None
+    keys = context.partition_key_range
+    return keys.start if keys.start == keys.end else f"{keys.start}...{keys.end}"
+
+
+def run_environment(context: dg.AssetExecutionContext | None) -> dict[str, str]:
+    """What the dbt process tells Iceberg about the Dagster run that started it."""
+    if context is None:
+        return {}
+    environment = {RUN_ID_ENV: context.run.run_id}
+    if label := partition_label(context):
+        environment[PARTITION_KEY_ENV] = label
+    return environment
+
+
+@functools.cache
+def _settings_from(environment: tuple[tuple[str, str], ...]) -> Settings:
+    return load_settings(dict(environment))
+
+
+class LakehouseDbtCliResource(DbtCliResource):
+    """``DbtCliResource`` that hands the dbt process the lakehouse settings and run identity."""
+
+    environment: dict[str, str] = Field(
+        default={},
+        description="LAKEHOUSE_* variables to use instead of the process environment, for tests "
+        "and scripts (e.g. LAKEHOUSE_HOME); empty means the process settings",
+    )
+
+    def lakehouse_settings(self) -> Settings:
+        if self.environment:
+            return _settings_from(tuple(sorted(self.environment.items())))
+        return get_settings()
+
+    @functools.cached_property
+    def _cli_version(self) -> version.Version:
+        # dagster-dbt runs `dbt --version` (seconds) for this on every resource instance; the
+        # dbt executable is this virtualenv's, so its package metadata answers the same.
+        return version.parse(importlib.metadata.version("dbt-core"))
+
+    def cli(
+        self,
+        args: Sequence[str],
+        *,
+        context: Any = None,
+        **kwargs: Any,
+    ) -> DbtCliInvocation:
+        asset_context = context if isinstance(context, dg.AssetExecutionContext) else None
+        overrides = {**self.environment, **run_environment(asset_context)}
+        # dbt's default (eager) also runs the tests of models outside the selection, e.g. the
+        # fct_purchases relationship tests when only the dimensions are built, before the fact
+        # exists. `buildable` keeps tests whose parents are selected or upstream of the
+        # selection; dagster-dbt still sets its own mode when it selects tests one by one.
+        if "DBT_INDIRECT_SELECTION" not in os.environ:
+            overrides["DBT_INDIRECT_SELECTION"] = "buildable"
+        with _environ(overrides):
+            return super().cli(args, context=context, **kwargs)
+
+
+def build_dbt_resource(environ: Mapping[str, str] | None = None) -> LakehouseDbtCliResource:
+    """The dbt resource for the settings of ``environ`` (None: the process environment)."""
+    environment = dict(environ or {})
+    settings = load_settings(environment) if environment else get_settings()
+    return LakehouseDbtCliResource(
+        project_dir=analytics_project(settings.analytics_target),
+        dbt_executable=dbt_executable(),
+        environment=environment,
+    )

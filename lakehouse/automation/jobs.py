@@ -1,0 +1,32 @@
+"""The platform's asset jobs: daily ingest, daily transforms for one day, and the ml refresh."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from lakehouse.partitions import DAILY
+
+RAW_INGEST_JOB = "raw_ingest_job"
+DAILY_TRANSFORMS_JOB = "daily_transforms_job"
+ML_JOB = "ml_job"
+
+raw_ingest_job = dg.define_asset_job(
+    RAW_INGEST_JOB,
+    selection=dg.AssetSelection.key_prefixes("raw"),
+    description="Extract every Airbyte stream into the raw tables.",
+)
+# One day: the daily-partitioned assets replace that day; the unpartitioned ones (users,
+# products, dimensions, metrics) are rebuilt whole in the same run, after their inputs.
+daily_transforms_job = dg.define_asset_job(
+    DAILY_TRANSFORMS_JOB,
+    selection=dg.AssetSelection.key_prefixes("staging", "analytics"),
+    partitions_def=DAILY,
+    description="Staging (Spark) and analytics (dbt) for one day's partition.",
+)
+ml_job = dg.define_asset_job(
+    ML_JOB,
+    selection=dg.AssetSelection.key_prefixes("ml"),
+    description="Rebuild the ml features and training set from the analytics tables.",
+)
+
+JOBS: list[dg.UnresolvedAssetJobDefinition] = [raw_ingest_job, daily_transforms_job, ml_job]

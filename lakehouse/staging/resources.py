@@ -1,0 +1,179 @@
+"""Spark for the staging layer: one lazy session per process, reached through dagster-pyspark.
+
+A session takes 16-26 s to start here, so it starts on first use (never at code-location load,
+never per step) and every asset, test and IO manager of the process then shares it. Which
+Spark it is (local or Spark Connect) and whether Spark reads and writes Iceberg itself are
+settings, decided in ``spark_config`` and ``native_iceberg``; the assets never branch on them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+import pyarrow as pa
+from dagster_pyspark import PySparkResource
+from dagster_pyspark.resources import spark_session_from_config
+from pydantic import Field
+from pyiceberg.catalog import Catalog
+from pyiceberg.expressions import AlwaysTrue, BooleanExpression
+
+from lakehouse.catalog import build_catalog
+from lakehouse.engine_conf import spark_catalog_conf
+from lakehouse.iceberg.writes import window_filter
+from lakehouse.settings import PREFIX, Settings, SettingsError, get_settings, load_settings
+
+Window = tuple[dt.datetime, dt.datetime]
+
+# C1 only and the serial GC: the driver starts several seconds faster on 2 cores.
+DRIVER_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+
+
+def native_iceberg(settings: Settings) -> bool:
+    """Whether Spark reads and writes Iceberg itself: only on the platform, whose Spark has the
+    Iceberg runtime. Spark 4 has none here, so embedded runs go through pyiceberg and Arrow."""
+    return settings.runtime == "platform"
+
+
+def spark_config(settings: Settings) -> dict[str, str]:
+    """Session conf: Spark Connect if ``spark_remote`` is set, else a small local session; plus
+    the generated Iceberg catalog conf (``lakehouse.engine_conf``) where Spark writes Iceberg."""
+    conf = {"spark.sql.session.timeZone": "UTC"}
+    if settings.spark_remote:
+        conf["spark.remote"] = settings.spark_remote
+    else:
+        conf |= {
+            "spark.master": settings.spark_master,
+            "spark.app.name": "lakehouse-staging",
+            "spark.driver.memory": settings.spark_driver_memory,
+            "spark.driver.extraJavaOptions": DRIVER_JAVA_OPTIONS,
+            "spark.sql.shuffle.partitions": str(settings.spark_shuffle_partitions),
+            "spark.ui.enabled": "false",
+            "spark.ui.showConsoleProgress": "false",
+        }
+    if native_iceberg(settings):
+        conf |= spark_catalog_conf(settings)
+    return conf
+
+
+_LOCK = threading.Lock()
+_SESSION: list[Any] = []  # the process's session, once started
+
+
+def _alive(session: Any) -> bool:
+    if hasattr(session, "is_stopped"):  # Spark Connect
+        return not session.is_stopped
+    return session.sparkContext._jsc is not None
+
+
+def process_session(conf: Mapping[str, str]) -> Any:
+    """The process's one Spark session, started with ``conf`` on first use.
+
+    Later calls return it whatever their conf (the first user wins): a second local session
+    cannot start in the same JVM, and a local and a Connect session do not mix in one process.
+    """
+    with _LOCK:  # concurrent first uses must not race to start two JVMs
+        if not _SESSION or not _alive(_SESSION[0]):
+            _SESSION[:] = [spark_session_from_config(dict(conf))]
+        return _SESSION[0]
+
+
+Environment = tuple[tuple[str, str], ...]
+
+
+@functools.cache
+def _settings(environment: Environment) -> Settings:
+    return load_settings(dict(environment)) if environment else get_settings()
+
+
+@functools.cache
+def _catalog(environment: Environment) -> Catalog:
+    """One catalog per environment per process: opening one costs a connection pool."""
+    return build_catalog(_settings(environment))
+
+
+class SparkResource(PySparkResource):
+    """dagster-pyspark's ``PySparkResource``, lazy and process-wide, plus the staging reads.
+
+    ``spark_config`` is generated from settings by ``build_spark_resource``; ``environment``
+    points the pyiceberg side at another catalog, like the IO manager's (tests, scripts).
+    """
+
+    environment: dict[str, str] = Field(
+        default={},
+        description="LAKEHOUSE_* variables to use instead of the process environment (tests); "
+        "empty means the process settings",
+    )
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Start nothing at run start: the session starts on first use (see process_session)."""
+
+    @property
+    def spark_session(self) -> Any:
+        if native_iceberg(self.settings()) and "spark.remote" not in self.spark_config:
+            # Checked here, not at load: a missing URL must not stop the whole code location.
+            raise SettingsError(
+                f"{PREFIX}SPARK_REMOTE: the platform runtime runs staging on the Spark Connect "
+                "server (sc://...); the code-location image has no Iceberg runtime for Spark"
+            )
+        return process_session(self.spark_config)
+
+    def settings(self) -> Settings:
+        return _settings(self._environment())
+
+    def _environment(self) -> Environment:
+        return tuple(sorted(self.environment.items()))
+
+    def read_table(
+        self,
+        identifier: tuple[str, str],
+        *,
+        time_column: str | None = None,
+        window: Window | None = None,
+    ) -> Any:
+        """A Spark DataFrame of an Iceberg table, only ``window``'s rows if given.
+
+        Natively through Spark's catalog on the platform; elsewhere pyiceberg scans with the
+        window as row filter (files outside it are skipped) and Spark gets the Arrow batch.
+        """
+        settings = self.settings()
+        if native_iceberg(settings):
+            from spark import iceberg_io
+
+            name = iceberg_io.qualified_name(settings.catalog_name, identifier)
+            return iceberg_io.read_table(
+                self.spark_session, name, time_column=time_column, window=window
+            )
+        row_filter: BooleanExpression = AlwaysTrue()
+        if window is not None:
+            if time_column is None:
+                raise ValueError(f"{'.'.join(identifier)}: a window needs its time column")
+            row_filter = window_filter(time_column, window)
+        table = _catalog(self._environment()).load_table(identifier)
+        return self.spark_session.createDataFrame(table.scan(row_filter=row_filter).to_arrow())
+
+
+def build_spark_resource(environ: Mapping[str, str] | None = None) -> SparkResource:
+    """The staging Spark resource for the process settings, or for ``environ`` (tests)."""
+    environment = dict(environ or {})
+    settings = load_settings(environment) if environment else get_settings()
+    return SparkResource(spark_config=spark_config(settings), environment=environment)
+
+
+def spark_to_arrow(df: Any) -> pa.Table:
+    """``toArrow()``, keeping column comments as Arrow ``doc`` metadata (Iceberg column docs)."""
+    table = df.toArrow()
+    comments = {field.name: field.metadata.get("comment") for field in df.schema.fields}
+    schema = pa.schema(
+        [
+            field.with_metadata({b"doc": comments[field.name].encode()})
+            if comments.get(field.name)
+            else field
+            for field in table.schema
+        ]
+    )
+    return pa.Table.from_batches(table.to_batches(), schema=schema)

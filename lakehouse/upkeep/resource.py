@@ -1,0 +1,52 @@
+"""The Dagster resource upkeep jobs use: settings, catalog, storage and the tables to visit."""
+
+from __future__ import annotations
+
+import functools
+
+import dagster as dg
+from pydantic import Field
+from pyiceberg.catalog import Catalog
+
+from lakehouse.catalog import _cached_catalog, catalog_properties
+from lakehouse.settings import Settings, get_settings, load_settings
+from lakehouse.upkeep.rules import TableRules, rules_for
+from lakehouse.upkeep.storage import Storage
+
+
+@functools.cache
+def _settings_from(environment: tuple[tuple[str, str], ...]) -> Settings:
+    return load_settings(dict(environment))
+
+
+class UpkeepResource(dg.ConfigurableResource):
+    """Gives upkeep assets the configured catalog and file storage (warehouse and backups)."""
+
+    environment: dict[str, str] = Field(
+        default={},
+        description="LAKEHOUSE_* variables to use instead of the process environment (tests)",
+    )
+
+    def settings(self) -> Settings:
+        if self.environment:
+            return _settings_from(tuple(sorted(self.environment.items())))
+        return get_settings()
+
+    def catalog(self) -> Catalog:
+        return _cached_catalog(self.settings())
+
+    def storage(self) -> Storage:
+        return Storage(catalog_properties(self.settings()))
+
+    def rules(self, identifier: tuple[str, ...]) -> TableRules:
+        return rules_for(self.settings(), identifier)
+
+    def tables(self) -> list[tuple[str, ...]]:
+        """Every table but the restore check's scratch copies, sorted."""
+        catalog, scratch = self.catalog(), self.settings().upkeep_restore_namespace
+        return sorted(
+            tuple(identifier)
+            for namespace in catalog.list_namespaces()
+            if ".".join(namespace) != scratch
+            for identifier in catalog.list_tables(namespace)
+        )

@@ -1,0 +1,103 @@
+"""The ml assets end to end: analytics tables in a fresh catalog, ml tables out, contract run."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pandas as pd
+import pyarrow as pa
+import pytest
+from ml_history import CUSTOMERS, PURCHASES
+
+from lakehouse.catalog import build_catalog
+from lakehouse.iceberg import IcebergIOManager, WriteRequest, write
+from lakehouse.ml import CHURN_TRAINING_SET, CUSTOMER_FEATURES, build_ml_assets, build_ml_checks
+from lakehouse.partitions import DAILY
+from lakehouse.settings import load_settings
+
+RUN_CONFIG = {"reference_date": "2024-03-01", "churn_horizon_days": 5}
+
+
+def _table(frame: pd.DataFrame) -> pa.Table:
+    return pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+
+
+@pytest.fixture
+def environment(tmp_path) -> dict[str, str]:
+    """Analytics tables as dbt leaves them (extra columns too), in a fresh catalog."""
+    environment = {"LAKEHOUSE_HOME": str(tmp_path)}
+    catalog = build_catalog(load_settings(environment))
+    customers = CUSTOMERS.assign(email="x@example.com")  # not projected into the features
+    purchases = PURCHASES.assign(status="purchased")
+    values = pd.DataFrame({"user_id": [1, 2], "value_segment": ["high", "none"]})
+    for name, frame in [
+        ("dim_customers", customers),
+        ("fct_purchases", purchases),
+        ("customer_lifetime_value", values),
+    ]:
+        write(catalog, _table(frame), WriteRequest(identifier=("analytics", name)))
+    return environment
+
+
+def _materialize(environment: dict[str, str], **config: object) -> dg.ExecuteInProcessResult:
+    upstream = [
+        dg.AssetSpec(["analytics", "dim_customers"]),
+        # Partitioned like the real dbt asset: the unpartitioned ml assets read all of it.
+        dg.AssetSpec(["analytics", "fct_purchases"], partitions_def=DAILY),
+        dg.AssetSpec(["analytics", "customer_lifetime_value"]),
+    ]
+    run_config = {
+        "ops": {
+            name: {"config": config} for name in ("ml__customer_features", "ml__churn_training_set")
+        }
+    }
+    return dg.materialize(
+        [*upstream, *build_ml_assets(), *build_ml_checks()],
+        selection=[CUSTOMER_FEATURES, CHURN_TRAINING_SET],
+        resources={"io_manager": IcebergIOManager(environment=environment)},
+        run_config=run_config,
+    )
+
+
+def test_features_and_training_set_land_in_the_ml_namespace(environment):
+    result = _materialize(environment, **RUN_CONFIG)
+
+    assert result.success
+    (check,) = result.get_asset_check_evaluations()
+    assert check.passed and check.asset_key == CUSTOMER_FEATURES
+    catalog = build_catalog(load_settings(environment))
+    features = catalog.load_table(("ml", "customer_features")).scan().to_pandas()
+    assert list(features["user_id"]) == [1, 2, 3]
+    assert list(features["value_segment"]) == ["high", "none", "unknown"]
+    assert "email" not in features.columns
+    one = features.set_index("user_id").loc[1]
+    assert (one["frequency"], one["returns"], one["recency_days"]) == (3, 1, 2)
+    training = catalog.load_table(("ml", "churn_training_set")).scan().to_pandas()
+    # Cutoff 02-25: user 1 paid before it and again on 02-27 -> not churned.
+    assert training[["user_id", "churned"]].to_dict("records") == [{"user_id": 1, "churned": False}]
+
+
+def test_the_blocking_contract_fails_on_a_broken_feature_table(environment):
+    catalog = build_catalog(load_settings(environment))
+    broken = PURCHASES.assign(user_id=-PURCHASES["user_id"])  # ids must be positive
+    customers = CUSTOMERS.assign(user_id=-CUSTOMERS["user_id"])
+    write(catalog, _table(broken), WriteRequest(identifier=("analytics", "fct_purchases")))
+    write(catalog, _table(customers), WriteRequest(identifier=("analytics", "dim_customers")))
+
+    result = dg.materialize(
+        [
+            dg.AssetSpec(["analytics", "dim_customers"]),
+            dg.AssetSpec(["analytics", "fct_purchases"], partitions_def=DAILY),
+            dg.AssetSpec(["analytics", "customer_lifetime_value"]),
+            *build_ml_assets(),
+            *build_ml_checks(),
+        ],
+        selection=[CUSTOMER_FEATURES],
+        resources={"io_manager": IcebergIOManager(environment=environment)},
+        run_config={"ops": {"ml__customer_features": {"config": RUN_CONFIG}}},
+        raise_on_error=False,
+    )
+
+    assert not result.success
+    (check,) = result.get_asset_check_evaluations()
+    assert not check.passed
+    assert "user_id" in (check.metadata["summary"].value or "")

@@ -1,0 +1,199 @@
+"""Staging assets end to end: raw tables written with ``write``, Spark on the shared session,
+the Iceberg IO manager storing ``toArrow()``, the pandera checks blocking."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+import dagster as dg
+import pyarrow as pa
+import pytest
+from pyiceberg.catalog import Catalog
+from pyiceberg.types import DateType, IntegerType, LongType, StringType, TimestamptzType
+
+from lakehouse.iceberg import latest_snapshot_property
+from lakehouse.staging import SPARK_RESOURCE_KEY
+
+EPOCH = dt.date(1970, 1, 1)
+# The fixtures of tests/staging/conftest.py.
+WriteRaw = Callable[[str, list[dict[str, Any]]], None]
+Materialize = Callable[..., dg.ExecuteInProcessResult]
+
+
+def at(day: int, hour: int = 12) -> dt.datetime:
+    return dt.datetime(2024, 3, day, hour, tzinfo=dt.UTC)
+
+
+def purchase(id_: int, created: dt.datetime, **values: Any) -> dict[str, Any]:
+    return {
+        "id": id_,
+        "user_id": 100 + id_,
+        "product_id": 7,
+        "created_at": created,
+        "updated_at": created,
+        "added_to_cart_at": created,
+        **values,
+    }
+
+
+THREE_DAYS = [purchase(day * 10 + n, at(day, 8 + n)) for day in (1, 2, 3) for n in range(3)]
+
+
+def rows(catalog: Catalog, table: str, key: str) -> dict[int, dict[str, Any]]:
+    return {row[key]: row for row in catalog.load_table(table).scan().to_arrow().to_pylist()}
+
+
+def files_by_day(catalog: Catalog) -> dict[dt.date, set[str]]:
+    """staging.purchases' data files per day partition."""
+    days: dict[dt.date, set[str]] = defaultdict(set)
+    for task in catalog.load_table("staging.purchases").scan().plan_files():
+        days[EPOCH + dt.timedelta(days=task.file.partition[0])].add(task.file.file_path)
+    return dict(days)
+
+
+def check_passed(result: dg.ExecuteInProcessResult) -> bool:
+    [evaluation] = result.get_asset_check_evaluations()
+    return evaluation.passed
+
+
+def test_users_are_deduplicated_cleaned_and_typed_end_to_end(
+    write_raw: WriteRaw, materialize: Materialize, catalog: Catalog
+) -> None:
+    write_raw(
+        "users",
+        [
+            {"id": 1, "name": " Ann ", "email": " Ann@Example.COM", "age": 30, "updated_at": at(1)},
+            {
+                "id": 1,
+                "name": "Ann Lee",
+                "email": "ann@example.com",
+                "age": 31,
+                "updated_at": at(2),
+            },
+            {"id": 2, "name": "Bo", "email": "bo@example.com", "address": {"country_code": "SE"}},
+        ],
+    )
+    result = materialize("users")
+    assert result.success and check_passed(result)
+
+    table = catalog.load_table("staging.users")
+    schema = table.schema()
+    assert [field.name for field in schema.fields][:3] == ["user_id", "full_name", "email"]
+    assert schema.find_field("user_id").required
+    assert isinstance(schema.find_field("user_id").field_type, LongType)
+    assert isinstance(schema.find_field("age").field_type, IntegerType)
+    assert isinstance(schema.find_field("created_at").field_type, TimestamptzType)
+    assert schema.find_field("email").doc == "e-mail address, trimmed and lower-case"
+    users = rows(catalog, "staging.users", "user_id")
+    assert (users[1]["full_name"], users[1]["email"], users[1]["age"]) == (
+        "Ann Lee",
+        "ann@example.com",
+        31,
+    )
+    assert users[2]["country_code"] == "SE"
+    assert latest_snapshot_property(table, "dagster.run-id") == result.run_id
+
+
+def test_the_contract_check_blocks_a_bad_staging_table(
+    write_raw: WriteRaw, materialize: Materialize
+) -> None:
+    write_raw("users", [{"id": 1, "email": "not-an-email"}, {"id": 2, "email": "b@example.com"}])
+    result = materialize("users", raise_on_error=False)
+    [evaluation] = result.get_asset_check_evaluations()
+    assert not evaluation.passed
+    assert evaluation.metadata["bad_rows"].value == 1
+    assert "email" in evaluation.metadata["summary"].value
+
+
+def test_a_two_day_range_run_reads_and_writes_those_two_days_in_one_run(
+    write_raw: WriteRaw, materialize: Materialize, catalog: Catalog
+) -> None:
+    write_raw("purchases", THREE_DAYS)
+    result = materialize(
+        "purchases",
+        tags={
+            "dagster/asset_partition_range_start": "2024-03-01",
+            "dagster/asset_partition_range_end": "2024-03-02",
+        },
+    )
+    assert result.success and check_passed(result)
+    purchases = rows(catalog, "staging.purchases", "purchase_id")
+    assert sorted(purchases) == [10, 11, 12, 20, 21, 22]
+    assert {row["purchase_date"] for row in purchases.values()} == {
+        dt.date(2024, 3, 1),
+        dt.date(2024, 3, 2),
+    }
+    assert set(files_by_day(catalog)) == {dt.date(2024, 3, 1), dt.date(2024, 3, 2)}
+    table = catalog.load_table("staging.purchases")
+    assert len(table.metadata.snapshots) == 1  # one run, one commit
+    assert latest_snapshot_property(table, "dagster.partition-key") == "2024-03-01...2024-03-02"
+
+
+def test_a_one_day_run_reads_and_replaces_only_that_day(
+    write_raw: WriteRaw,
+    materialize: Materialize,
+    catalog: Catalog,
+    staging_resources: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    write_raw("purchases", THREE_DAYS)
+    assert materialize(
+        "purchases",
+        tags={
+            "dagster/asset_partition_range_start": "2024-03-01",
+            "dagster/asset_partition_range_end": "2024-03-03",
+        },
+    ).success
+    before = files_by_day(catalog)
+
+    # The source changes on two days; only day 2 is re-run.
+    changed = [
+        purchase(10, at(1, 8), purchased_at=at(1, 9)),
+        *[row for row in THREE_DAYS if row["id"] not in (10, 20)],
+        purchase(20, at(2, 8), purchased_at=at(2, 9), returned_at=at(2, 10)),
+        purchase(23, at(2, 23)),
+    ]
+    write_raw("purchases", changed)
+    session = staging_resources[SPARK_RESOURCE_KEY].spark_session
+    batches: list[int] = []
+    original = session.createDataFrame
+
+    def spy(data: Any, *args: Any, **kwargs: Any) -> Any:
+        batches.append(data.num_rows if isinstance(data, pa.Table) else -1)
+        return original(data, *args, **kwargs)
+
+    monkeypatch.setattr(session, "createDataFrame", spy)
+    result = materialize("purchases", partition_key="2024-03-02")
+    assert result.success and check_passed(result)
+    assert batches == [4]  # raw rows of 2024-03-02 only
+    # The (unpartitioned) contract check reads the whole table: keys stay unique across days.
+    [evaluation] = result.get_asset_check_evaluations()
+    assert evaluation.metadata["rows_checked"].value == 10
+
+    after = files_by_day(catalog)
+    assert after[dt.date(2024, 3, 1)] == before[dt.date(2024, 3, 1)]
+    assert after[dt.date(2024, 3, 3)] == before[dt.date(2024, 3, 3)]
+    assert after[dt.date(2024, 3, 2)].isdisjoint(before[dt.date(2024, 3, 2)])
+    purchases = rows(catalog, "staging.purchases", "purchase_id")
+    assert purchases[20]["status"] == "returned"
+    assert 23 in purchases
+    assert purchases[10]["status"] == "in_cart"  # day 1 was not re-run
+    assert len(purchases) == 10
+
+
+def test_the_purchases_table_is_day_partitioned_on_created_at(
+    write_raw: WriteRaw, materialize: Materialize, catalog: Catalog
+) -> None:
+    write_raw("purchases", THREE_DAYS[:3])
+    assert materialize("purchases", partition_key="2024-03-01").success
+    table = catalog.load_table("staging.purchases")
+    [field] = table.spec().fields
+    assert (str(field.transform), table.schema().find_column_name(field.source_id)) == (
+        "day",
+        "created_at",
+    )
+    assert isinstance(table.schema().find_field("purchase_date").field_type, DateType)
+    assert isinstance(table.schema().find_field("status").field_type, StringType)

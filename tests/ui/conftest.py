@@ -1,0 +1,244 @@
+"""UI fixtures: one ``dagster dev`` per module on a free loopback port, and headless Chromium."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lakehouse.settings import REPO_ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+# The code location imports dagster-dbt, pyiceberg and the raw layer: about a minute on a loaded
+# 2-core machine before the webserver serves its assets.
+STARTUP_TIMEOUT_SECONDS = 300
+STOP_TIMEOUT_SECONDS = 30
+LOCATION_QUERY = """
+{ workspaceOrError { __typename ... on Workspace { locationEntries {
+    name loadStatus
+    locationOrLoadError { __typename ... on PythonError { message } }
+} } } }
+"""
+
+
+@dataclass(frozen=True)
+class Webserver:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def graphql(self, query: str, timeout: float = 30) -> dict[str, Any]:
+        """POST ``query`` to ``/graphql``; the ``data`` of a response without errors."""
+        request = urllib.request.Request(
+            f"{self.url}/graphql",
+            data=json.dumps({"query": query}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            body = json.load(response)
+        assert not body.get("errors"), body["errors"]
+        return body["data"]
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _group_members(pgid: int) -> list[str]:
+    """Live (non-zombie) processes of the group, as ``pid command`` lines."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # the process ended while we looked
+            continue
+        # comm is in parentheses and may hold spaces: the fields after the last ")" are fixed.
+        state, _ppid, group = text.rsplit(")", 1)[1].split()[:3]
+        if int(group) == pgid and state != "Z":
+            members.append(f"{stat.parent.name} {text.split('(', 1)[1].rsplit(')', 1)[0]}")
+    return members
+
+
+def _wait_for_group_exit(pgid: int, timeout: float) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while (members := _group_members(pgid)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return members
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """TERM the whole group (webserver, daemon, code server), KILL what outlives the grace time."""
+    pgid = process.pid  # start_new_session: the leader's pid is the group id
+    if process.poll() is None:
+        os.killpg(pgid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=STOP_TIMEOUT_SECONDS)
+    if _wait_for_group_exit(pgid, STOP_TIMEOUT_SECONDS):
+        print(f"dagster dev outlived TERM by {STOP_TIMEOUT_SECONDS} s: KILL")
+        os.killpg(pgid, signal.SIGKILL)
+        process.wait(timeout=STOP_TIMEOUT_SECONDS)
+    left = _wait_for_group_exit(pgid, 10)
+    assert not left, f"dagster dev left processes running: {left}"
+
+
+def _wait_until_served(server: Webserver) -> None:
+    """Poll ``/server_info``, then GraphQL until the code location has loaded."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    last = "no answer yet"
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            pytest.fail(
+                f"dagster dev exited with {server.process.returncode}:\n{server.log_tail()}"
+            )
+        try:
+            urllib.request.urlopen(f"{server.url}/server_info", timeout=5).close()
+            entries = server.graphql(LOCATION_QUERY, timeout=10)["workspaceOrError"]
+            entries = entries.get("locationEntries", [])
+        except (OSError, urllib.error.URLError) as error:
+            last = str(error)
+        else:
+            loaded = [entry for entry in entries if entry["loadStatus"] == "LOADED"]
+            if loaded:
+                location = loaded[0]["locationOrLoadError"]
+                if location["__typename"] == "PythonError":
+                    pytest.fail(f"the code location failed to load: {location['message']}")
+                return
+            last = f"locations: {entries}"
+        time.sleep(2)
+    pytest.fail(
+        f"dagster dev not serving after {STARTUP_TIMEOUT_SECONDS} s ({last}):\n{server.log_tail()}"
+    )
+
+
+@pytest.fixture(scope="module")
+def dbt_manifest() -> Path:
+    """The dbt manifest the analytics assets load from, built once when missing."""
+    from lakehouse.analytics.prepare import manifest_path
+
+    if not manifest_path().is_file():
+        subprocess.run(
+            [sys.executable, "-m", "lakehouse.analytics.prepare"],
+            cwd=REPO_ROOT,
+            check=True,
+            timeout=300,
+        )
+    return manifest_path()
+
+
+@pytest.fixture(scope="module")
+def webserver(dbt_manifest: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Webserver]:
+    """``dagster dev`` on the embedded runtime, its state in tmp dirs, in its own session."""
+    root = tmp_path_factory.mktemp("dagster-dev")
+    dagster_home = root / "dagster_home"
+    dagster_home.mkdir()
+    (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("LAKEHOUSE_")}
+    env |= {"LAKEHOUSE_HOME": str(root / "lakehouse"), "DAGSTER_HOME": str(dagster_home)}
+    port = _free_port()
+    log = root / "dagster-dev.log"
+    # An INT ignored by our caller (pytest started from a non-interactive shell) would be inherited
+    # and dagster dev maps TERM to INT; a handled INT is reset to the default on exec.
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
+    with log.open("wb") as output:
+        command = [str(Path(sys.executable).parent / "dagster"), "dev", "-w", "workspace.yaml"]
+        process = subprocess.Popen(
+            [*command, "-h", "127.0.0.1", "-p", str(port)],
+            cwd=REPO_ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            # Its own session: dagster dev ignores TERM when its shell ignored INT (FACTS.md),
+            # and one signal to the group reaches the webserver, daemon and code server.
+            start_new_session=True,
+        )
+    signal.signal(signal.SIGINT, previous_int)
+    server = Webserver(url=f"http://127.0.0.1:{port}", process=process, log=log)
+    try:
+        _wait_until_served(server)
+        yield server
+    finally:
+        _stop(process)
+
+
+@pytest.fixture(scope="module")
+def chromium_path() -> Path:
+    """Debian's Chromium; skipped without it, except on CI where it must be installed."""
+    if not CHROMIUM.is_file():
+        reason = f"{CHROMIUM} missing (apt-get install -y chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path: Path) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(chromium_path), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1600, "height": 1000})
+    context.set_default_timeout(60_000)
+    # The "join the community" dialog of a fresh instance would cover the page.
+    context.add_init_script("window.localStorage.setItem('communityNux', JSON.stringify('1'))")
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def screenshot(tmp_path: Path):
+    """Save a screenshot in the test's tmp dir, and in ``$UI_SCREENSHOTS`` if set.
+
+    Not ``LAKEHOUSE_SCREENSHOTS``: the settings refuse unknown ``LAKEHOUSE_*`` variables.
+    """
+
+    def save(page: Any, name: str) -> Path:
+        path = tmp_path / f"{name}.png"
+        page.screenshot(path=str(path))
+        extra = os.environ.get("UI_SCREENSHOTS")
+        if extra:
+            Path(extra).mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(Path(extra) / f"{name}.png"))
+        return path
+
+    return save

@@ -1,0 +1,97 @@
+"""The Dagster UI serves the lakehouse: every layer in the asset graph, columns and checks on an asset page."""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from lakehouse.settings import NAMESPACES
+
+pytestmark = pytest.mark.slow
+
+REQUIRED_LAYERS = ("raw", "staging", "analytics")
+ASSET = "staging/users"  # declares a column schema and a blocking pandera check
+ASSET_NODES = "{ assetNodes { assetKey { path } groupName } }"
+
+
+@pytest.fixture(scope="module")
+def _definitions_import() -> Future[Any]:
+    """Import the definitions (about a minute when cold) while dagster dev starts."""
+    import importlib
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(importlib.import_module, "lakehouse.definitions")
+        yield future
+
+
+@pytest.fixture(scope="module")
+def definitions(_definitions_import: Future[Any], webserver: Any) -> Any:
+    """The asset graph of ``lakehouse.definitions.defs``, as the code defines it right now."""
+    return _definitions_import.result(timeout=300).defs.resolve_asset_graph()
+
+
+def _groups(asset_graph: Any) -> dict[str, str]:
+    return {
+        key.to_user_string(): asset_graph.get(key).group_name
+        for key in asset_graph.get_all_asset_keys()
+    }
+
+
+def _layer_groups(asset_graph: Any) -> dict[str, Counter[str]]:
+    """Per layer (first key part), how many assets each of its groups holds."""
+    layers: dict[str, Counter[str]] = {}
+    for key, group in _groups(asset_graph).items():
+        layer = key.split("/", 1)[0]
+        if layer in NAMESPACES:
+            layers.setdefault(layer, Counter())[group] += 1
+    return layers
+
+
+def test_graphql_serves_every_asset_of_the_definitions(webserver, definitions) -> None:
+    nodes = webserver.graphql(ASSET_NODES)["assetNodes"]
+    served = {"/".join(node["assetKey"]["path"]): node["groupName"] for node in nodes}
+    assert served == _groups(definitions)
+
+
+def test_asset_graph_shows_every_layer(page, webserver, definitions, screenshot) -> None:
+    layers = _layer_groups(definitions)
+    assert set(REQUIRED_LAYERS) <= set(layers), f"layers in the definitions: {sorted(layers)}"
+    sizes = sum(layers.values(), Counter())
+    selection = " or ".join(f"group:{group}" for group in sizes)
+    page.goto(f"{webserver.url}/asset-groups~{urllib.parse.quote(selection)}")
+
+    # Collapsed, each group is one node: its name and "N assets".
+    counts = page.get_by_text(re.compile(r"^\d+ assets?\b"))
+    counts.nth(len(sizes) - 1).wait_for()
+    shown = Counter(int(text.split()[0]) for text in counts.all_inner_texts())
+    assert shown == Counter(sizes.values())
+    for group in sizes:
+        assert page.get_by_text(group, exact=True).count() >= 2, group  # sidebar and graph node
+    page.get_by_text("fetching statuses").first.wait_for(state="detached")
+    screenshot(page, "asset-graph")
+
+
+def test_asset_page_shows_columns_and_checks(page, webserver, definitions, screenshot) -> None:
+    import dagster as dg
+
+    key = dg.AssetKey.from_user_string(ASSET)
+    schema = definitions.get(key).metadata["dagster/column_schema"]
+    checks = [check.name for check in definitions.asset_check_keys if check.asset_key == key]
+    assert schema.columns and checks
+
+    page.goto(f"{webserver.url}/assets/{ASSET}")
+    page.get_by_text("Columns", exact=True).wait_for()
+    for column in schema.columns:
+        assert page.get_by_text(column.name, exact=True).first.is_visible(), column.name
+    screenshot(page, "asset-columns")
+
+    page.goto(f"{webserver.url}/assets/{ASSET}?view=checks")
+    page.get_by_text(f"Checks ({len(checks)})").wait_for()
+    for check in checks:
+        assert page.get_by_text(check, exact=True).first.is_visible(), check
+    screenshot(page, "asset-checks")

@@ -1,0 +1,91 @@
+"""GDPR erasure: afterwards no snapshot, no tag and no file on disk holds the subject."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+from conftest import appender, events
+
+from lakehouse.catalog import build_catalog, catalog_properties
+from lakehouse.settings import load_settings
+from lakehouse.upkeep.backup import run_backup
+from lakehouse.upkeep.backup_store import backup_root
+from lakehouse.upkeep.erasure import AUDIT_TABLE, erase_subject, subject_hash
+from lakehouse.upkeep.rules import PII_PROPERTY, SUBJECT_COLUMN_PROPERTY
+from lakehouse.upkeep.storage import Storage
+
+SUBJECT = 3  # user_id % 7 == 3 in raw.events; id == 3 in raw.faker_users
+
+
+def _parquet_holding(warehouse: Path, column: str, value: int) -> list[str]:
+    """Every parquet file under the warehouse that has ``value`` in ``column``."""
+    found = []
+    for path in warehouse.rglob("*.parquet"):
+        data = pq.read_table(path)
+        if column in data.column_names and pc.any(pc.equal(data[column], value)).as_py():
+            found.append(str(path))
+    return found
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_a_subject_is_gone_from_every_snapshot_and_file(backend, tmp_path, request):
+    environment = {"LAKEHOUSE_HOME": str(tmp_path)}
+    if backend == "postgres":
+        environment["LAKEHOUSE_CATALOG_URI"] = request.getfixturevalue("pg_catalog_uri")
+    settings = load_settings(environment)
+    catalog = build_catalog(settings)
+    append = appender(catalog)
+    for batch in range(3):
+        append(events(batch * 10, 10), ("raw", "events"))
+    append(events(0, 10), ("raw", "faker_users"))  # declared PII (id) in rules.py
+    append(events(100, 10, users=1), ("raw", "not_pii"))
+    events_table = catalog.load_table(("raw", "events"))
+    with events_table.transaction() as txn:
+        txn.set_properties({PII_PROPERTY: "true", SUBJECT_COLUMN_PROPERTY: "user_id"})
+    run_backup(catalog, settings, Storage(catalog_properties(settings)), backup_root(settings))
+
+    report = erase_subject(catalog, str(SUBJECT), "dpo@example.org")
+
+    assert report.tables["raw.events"].rows_deleted == 4  # user ids 3, 10, 17, 24 -> % 7 == 3
+    assert report.tables["raw.faker_users"].rows_deleted == 1
+    assert report.tables["raw.events"].tags_removed  # the backup tag held the subject
+    for name, column in (("raw.events", "user_id"), ("raw.faker_users", "id")):
+        table = catalog.load_table(tuple(name.split(".")))
+        for snapshot in table.metadata.snapshots:  # current and every retained snapshot
+            rows = table.scan(snapshot_id=snapshot.snapshot_id).to_arrow()
+            assert not pc.any(pc.equal(rows[column], SUBJECT)).as_py()
+    warehouse = tmp_path / "warehouse"  # every parquet file on disk, any table, any snapshot
+    assert _parquet_holding(warehouse, "user_id", SUBJECT) == []
+    assert _parquet_holding(warehouse, "id", SUBJECT) == []
+    assert len(catalog.load_table(("raw", "events")).scan().to_arrow()) == 26
+    assert len(catalog.load_table(("raw", "not_pii")).scan().to_arrow()) == 10  # untouched
+
+    audit = catalog.load_table(AUDIT_TABLE).scan().to_arrow().to_pylist()
+    assert [(a["subject_sha256"], a["requested_by"], a["rows_deleted"]) for a in audit] == [
+        (subject_hash(str(SUBJECT)), "dpo@example.org", 5)
+    ]
+    assert "raw.events" in audit[0]["tables"]
+
+
+def test_a_restore_from_an_older_backup_replays_the_erasure(
+    catalog, settings, append, storage, tmp_path
+):
+    append(events(0, 14), ("raw", "faker_users"))
+    backup = run_backup(catalog, settings, storage, backup_root(settings))
+    erase_subject(catalog, str(SUBJECT), "dpo@example.org")
+    from lakehouse.upkeep.erasure_replay import reapply_erasures
+    from lakehouse.upkeep.restore import restore_table
+
+    target = ("recovered", "faker_users")
+    restore_table(catalog, storage, backup_root(settings), backup.table("raw.faker_users"), target)
+    assert reapply_erasures(catalog, target, backup.created, ("raw", "faker_users")) == 1
+
+    restored = catalog.load_table(target)
+    assert len(restored.scan().to_arrow()) == 13 and len(restored.snapshots()) == 1
+    location = Path(restored.location().removeprefix("file://"))
+    assert _parquet_holding(location, "id", SUBJECT) == []
