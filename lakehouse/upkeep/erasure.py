@@ -77,6 +77,8 @@ def tag_declared_pii(catalog: Catalog) -> list[str]:
         if not catalog.table_exists(identifier):
             continue
         table = catalog.load_table(identifier)
+        if column not in table.schema().column_names:
+            continue  # declared for another shape of this table: leave it to its owner
         wanted = {PII_PROPERTY: "true", SUBJECT_COLUMN_PROPERTY: column}
         if any(table.properties.get(k) != v for k, v in wanted.items()):
             with table.transaction() as txn:

@@ -59,9 +59,22 @@ OVERRIDES: dict[str, Override] = {
     "ml": _TRANSFORMED,
     # The seed keeps audit records seven years.
     GOVERNANCE_NAMESPACE: Override(retention=7 * 365 * _DAY, time_column="requested_at"),
-    # PII tables and the column holding the data subject's id (also set as table properties).
+    # Tables holding personal data (pseudonymous keys included, as GDPR counts them) and the
+    # column with the data subject's id; the erasure job also sets them as table properties.
     "raw.faker_users": Override(subject_column="id"),
     "raw.faker_purchases": Override(subject_column="user_id"),
+    **{
+        table: Override(subject_column="user_id")
+        for table in (
+            "staging.users",
+            "staging.purchases",
+            "analytics.dim_customers",
+            "analytics.fct_purchases",
+            "analytics.customer_lifetime_value",
+            "ml.customer_features",
+            "ml.churn_training_set",
+        )
+    },
 }
 
 
