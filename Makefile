@@ -45,6 +45,7 @@ lint: setup
 bench: setup
 	$(VENV)/bin/python bench/load.py
 	$(VENV)/bin/python bench/write.py
+	$(VENV)/bin/python bench/compaction.py
 
 clean:
 	rm -rf .lakehouse .pytest_cache

@@ -118,7 +118,7 @@ def file_key(identifier: tuple[str, ...], location: str, source: str) -> str:
     hashed name for a file registered from elsewhere."""
     relative = relative_to(source, location)
     if relative is None:
-        digest = hashlib.sha1(source.encode()).hexdigest()[:16]
+        digest = hashlib.sha256(source.encode()).hexdigest()[:16]
         relative = f"_external/{digest}/{source.rsplit('/', 1)[-1]}"
     return f"{table_prefix(identifier)}/{relative}"
 
