@@ -97,7 +97,10 @@ class LakehouseDbtCliResource(DbtCliResource):
         **kwargs: Any,
     ) -> DbtCliInvocation:
         asset_context = context if isinstance(context, dg.AssetExecutionContext) else None
-        overrides = {**self.environment, **run_environment(asset_context)}
+        # dbt runs in the project directory: a relative LAKEHOUSE_HOME (the default `.lakehouse`)
+        # would name another catalog there, so pass the home resolved here.
+        home = str(self.lakehouse_settings().home_dir)
+        overrides = {**self.environment, "LAKEHOUSE_HOME": home, **run_environment(asset_context)}
         # dbt's default (eager) also runs the tests of models outside the selection, e.g. the
         # fct_purchases relationship tests when only the dimensions are built, before the fact
         # exists. `buildable` keeps tests whose parents are selected or upstream of the
