@@ -20,10 +20,10 @@ from lakehouse.staging import (
 from lakehouse.upkeep.resource import UpkeepResource
 
 
-def build_resources(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+def build_resources(settings: Settings, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """``environ`` overrides the process environment (tests); None means the process settings."""
     environment = dict(environ or {})
-    return {
+    resources: dict[str, Any] = {
         "io_manager": IcebergIOManager(environment=environment),
         "catalog": IcebergCatalogResource(),
         # Staging: a lazy process-wide Spark session; Spark DataFrames stored in Iceberg.
@@ -34,6 +34,13 @@ def build_resources(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         # Analytics: dbt (DuckDB embedded, Trino on the platform) over the Iceberg tables.
         "dbt": build_dbt_resource(environment),
     }
+    if settings.runtime == "platform":
+        # Raw (platform): the Airbyte server's syncs. Imported here: dagster-airbyte costs ~1.5 s
+        # of load that the embedded runtime never uses.
+        from lakehouse.raw.platform import airbyte_workspace
+
+        resources["airbyte"] = airbyte_workspace(settings)
+    return resources
 
 
 def build_executor(settings: Settings) -> dg.ExecutorDefinition:

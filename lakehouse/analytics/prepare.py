@@ -1,6 +1,7 @@
 """Build the dbt manifest ahead of code-location load: ``python -m lakehouse.analytics.prepare``.
 
-Runs ``dbt parse`` into ``dbt/target/`` for the settings' target (or ``--target``). A stamp
+Runs ``dbt parse`` into ``dbt/target/<target>/`` for the settings' target (or ``--target``), so
+the DuckDB and Trino manifests live side by side and switching runtimes needs no rebuild. A stamp
 records a fingerprint of the dbt sources, the target and the dbt version; while it matches,
 preparing again is a no-op, so ``make setup`` and ``dagster dev`` reloads stay cheap.
 """
@@ -22,7 +23,7 @@ from lakehouse.settings import REPO_ROOT
 
 # Kept free of dagster-dbt (about 10 s to import) so a no-op prepare returns at once.
 DBT_PROJECT_DIR = REPO_ROOT / "dbt"
-TARGET_PATH = "target"  # dbt_project.yml's target-path; DbtProject's default too
+TARGET_ROOT = "target"  # dbt_project.yml's target-path; each target parses into a subdirectory
 STAMP_FILE = "lakehouse_prepare.json"
 # Generated or local files: they never change what dbt parses.
 _SKIPPED_DIRS = {"target", "logs", "dbt_packages", "__pycache__"}
@@ -55,13 +56,19 @@ def fingerprint(project_dir: Path, target: str) -> str:
     return digest.hexdigest()
 
 
-def manifest_path(project_dir: Path = DBT_PROJECT_DIR) -> Path:
-    return project_dir / TARGET_PATH / "manifest.json"
+def target_path(target: str) -> str:
+    """The target path (relative to the project) holding ``target``'s manifest."""
+    return f"{TARGET_ROOT}/{target}"
+
+
+def manifest_path(target: str, project_dir: Path = DBT_PROJECT_DIR) -> Path:
+    return project_dir / target_path(target) / "manifest.json"
 
 
 def is_fresh(target: str, project_dir: Path = DBT_PROJECT_DIR) -> bool:
     """Whether the manifest was built from the current files for ``target``."""
-    manifest, stamp = manifest_path(project_dir), project_dir / TARGET_PATH / STAMP_FILE
+    manifest = manifest_path(target, project_dir)
+    stamp = project_dir / target_path(target) / STAMP_FILE
     if not (manifest.is_file() and stamp.is_file()):
         return False
     recorded = json.loads(stamp.read_text())
@@ -91,7 +98,7 @@ def _parse(target: str, project_dir: Path) -> None:
         "--target",
         target,
         "--target-path",
-        TARGET_PATH,
+        target_path(target),
     ]
     done = subprocess.run(command, cwd=directory, env=env, capture_output=True, text=True)
     if done.returncode != 0:
@@ -103,7 +110,7 @@ def prepare(target: str, *, project_dir: Path = DBT_PROJECT_DIR, force: bool = F
 
     A lock file serialises concurrent calls (``make setup`` beside a test run).
     """
-    target_dir = project_dir / TARGET_PATH
+    target_dir = project_dir / target_path(target)
     target_dir.mkdir(parents=True, exist_ok=True)
     with open(target_dir / ".prepare.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -113,7 +120,7 @@ def prepare(target: str, *, project_dir: Path = DBT_PROJECT_DIR, force: bool = F
         stamp = {
             "target": target,
             "fingerprint": fingerprint(project_dir, target),
-            "manifest_sha256": _file_sha256(manifest_path(project_dir)),
+            "manifest_sha256": _file_sha256(manifest_path(target, project_dir)),
         }
         (target_dir / STAMP_FILE).write_text(json.dumps(stamp))
     return True
@@ -146,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         args.target = get_settings().analytics_target
     parsed = prepare(args.target, force=args.force)
     state = "built" if parsed else "up to date"
-    print(f"dbt manifest for target {args.target} {state}: {manifest_path()}")
+    print(f"dbt manifest for target {args.target} {state}: {manifest_path(args.target)}")
     return 0
 
 

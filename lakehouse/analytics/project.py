@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from dagster_dbt import DbtProject
 
-from lakehouse.analytics.prepare import DBT_PROJECT_DIR, TARGET_PATH
+from lakehouse.analytics.prepare import DBT_PROJECT_DIR, target_path
 
 PREPARE_COMMAND = "python -m lakehouse.analytics.prepare"
 Target = Literal["duckdb", "trino"]
@@ -27,7 +27,10 @@ class ManifestError(RuntimeError):
 def analytics_project(target: Target, project_dir: Path = DBT_PROJECT_DIR) -> DbtProject:
     """One ``DbtProject`` per target and directory: profiles live beside the project."""
     return DbtProject(
-        project_dir=project_dir, profiles_dir=project_dir, target=target, target_path=TARGET_PATH
+        project_dir=project_dir,
+        profiles_dir=project_dir,
+        target=target,
+        target_path=target_path(target),
     )
 
 

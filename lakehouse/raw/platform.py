@@ -37,12 +37,22 @@ class LakehouseAirbyteTranslator(DagsterAirbyteTranslator):
                 key=[RAW_NAMESPACE, props.table_name], group_name=RAW_GROUP, kinds=set(KINDS)
             )
         ours = raw_asset_spec(stream)
+        # The embedded spec's catalog metadata wins (column schema with PII marks, table name,
+        # primary key); Airbyte's own entries (connection id, stream) stay beside it.
         return spec.replace_attributes(
             key=ours.key,
             description=ours.description,
             group_name=ours.group_name,
             kinds=ours.kinds,
+            owners=ours.owners,
+            tags={**_without_kinds(spec.tags), **ours.tags},
+            metadata={**spec.metadata, **ours.metadata},
         )
+
+
+def _without_kinds(tags: dict[str, str]) -> dict[str, str]:
+    """Airbyte's tags minus its kind tags (e.g. the destination's): ``kinds`` is ours alone."""
+    return {name: value for name, value in tags.items() if not name.startswith("dagster/kind/")}
 
 
 def is_raw_connection(connection: AirbyteConnection) -> bool:
@@ -81,15 +91,17 @@ def _client_secret(settings: Settings) -> str | dg.EnvVar | None:
     return dg.EnvVar(name) if os.environ.get(name) == secret else secret
 
 
-def build_platform_raw_assets(
-    settings: Settings, *, poll_interval_seconds: float = DEFAULT_POLL_INTERVAL_SECONDS
-) -> list[dg.AssetsDefinition]:
-    """The raw assets of the workspace's faker connection, with the Airbyte resource bound."""
-    workspace = airbyte_workspace(settings, poll_interval_seconds=poll_interval_seconds)
-    assets = build_airbyte_assets_definitions(
-        workspace=workspace,
-        dagster_airbyte_translator=LakehouseAirbyteTranslator(),
-        connection_selector_fn=is_raw_connection,
+def build_platform_raw_assets(settings: Settings) -> list[dg.AssetsDefinition]:
+    """The raw assets of the workspace's faker connection (read from the Airbyte API at load).
+
+    They run with the ``airbyte`` resource that lakehouse/resources.py binds beside the others:
+    ``dg.with_resources`` here would also bind a default ``io_manager`` to these assets, which
+    conflicts with the location's own and makes the whole location fail to load.
+    """
+    return list(
+        build_airbyte_assets_definitions(
+            workspace=airbyte_workspace(settings),
+            dagster_airbyte_translator=LakehouseAirbyteTranslator(),
+            connection_selector_fn=is_raw_connection,
+        )
     )
-    # Bound here so the definitions module needs no Airbyte knowledge (resource key "airbyte").
-    return list(dg.with_resources(assets, {"airbyte": workspace}))

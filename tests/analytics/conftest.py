@@ -27,7 +27,7 @@ from lakehouse.settings import load_settings
 def duckdb_manifest() -> Path:
     """The manifest the code location loads (a no-op when `make setup` already built it)."""
     prepare("duckdb")
-    return manifest_path()
+    return manifest_path("duckdb")
 
 
 @pytest.fixture(scope="session")

@@ -74,19 +74,19 @@ def test_a_missing_manifest_names_the_command_that_builds_it(tmp_path: Path) -> 
 
 def test_a_manifest_of_the_other_target_is_refused(tmp_path: Path, duckdb_manifest: Path) -> None:
     shutil.copytree(DBT_PROJECT_DIR, tmp_path / "dbt", ignore=shutil.ignore_patterns("target"))
-    (tmp_path / "dbt" / "target").mkdir()
-    shutil.copy(duckdb_manifest, tmp_path / "dbt" / "target" / "manifest.json")
+    (tmp_path / "dbt" / "target" / "trino").mkdir(parents=True)
+    shutil.copy(duckdb_manifest, tmp_path / "dbt" / "target" / "trino" / "manifest.json")
     with pytest.raises(ManifestError, match=r"built for target 'duckdb'.*'trino'"):
         load_manifest(analytics_project("trino", tmp_path / "dbt"))
 
 
 def test_prepare_is_a_no_op_until_a_dbt_file_changes(duckdb_manifest: Path, tmp_path: Path) -> None:
     assert is_fresh("duckdb")
-    assert not is_fresh("trino")
     shutil.copytree(DBT_PROJECT_DIR, tmp_path / "dbt", ignore=shutil.ignore_patterns("target"))
     before = fingerprint(tmp_path / "dbt", "duckdb")
-    (tmp_path / "dbt" / "target").mkdir()
-    (tmp_path / "dbt" / "target" / "manifest.json").write_text("{}")  # generated: ignored
+    (tmp_path / "dbt" / "target" / "duckdb").mkdir(parents=True)
+    (tmp_path / "dbt" / "target" / "duckdb" / "manifest.json").write_text("{}")  # ignored
+    assert not is_fresh("duckdb", tmp_path / "dbt")
     assert fingerprint(tmp_path / "dbt", "duckdb") == before
     model = tmp_path / "dbt" / "models" / "metrics" / "daily_revenue.sql"
     model.write_text(model.read_text() + "\n")

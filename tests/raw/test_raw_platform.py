@@ -14,7 +14,7 @@ from airbyte_replay import (
 from pydantic import SecretStr
 
 from lakehouse.raw.assets import build_raw_assets
-from lakehouse.raw.platform import build_platform_raw_assets
+from lakehouse.raw.platform import airbyte_workspace, build_platform_raw_assets
 from lakehouse.raw.streams import ASSET_KEYS, KINDS, RAW_GROUP, STREAMS
 from lakehouse.settings import Settings, load_settings
 
@@ -51,6 +51,11 @@ def test_platform_assets_have_the_embedded_keys_group_kinds_and_descriptions(
         assert ours.group_name == theirs.group_name == RAW_GROUP
         assert ours.kinds == theirs.kinds == set(KINDS)
         assert ours.description == theirs.description == stream.description
+        # The catalog an analyst browses is the same on both runtimes.
+        assert ours.owners == theirs.owners and ours.owners
+        assert ours.tags.items() >= theirs.tags.items() and theirs.tags
+        for name in ("dagster/column_schema", "dagster/table_name", "primary_key"):
+            assert ours.metadata[name] == theirs.metadata[name], name
     # The shop connection (prefix shop_) is not part of the raw layer's faker streams.
     assert len(platform) == 1
     assert api.calls() == LOAD_CALLS
@@ -61,11 +66,12 @@ def test_materialising_syncs_the_faker_connection_and_polls_until_it_succeeds(
     platform_settings: Settings, airbyte_api: tuple[RecordedAirbyte, str]
 ):
     api, _ = airbyte_api
-    assets = build_platform_raw_assets(platform_settings, poll_interval_seconds=0.05)
+    assets = build_platform_raw_assets(platform_settings)
+    airbyte = airbyte_workspace(platform_settings, poll_interval_seconds=0.05)
     loaded = len(api.requests)
 
     with dg.instance_for_test() as instance:
-        result = dg.materialize(assets, instance=instance)
+        result = dg.materialize(assets, instance=instance, resources={"airbyte": airbyte})
 
     assert result.success
     materialised = {event.asset_key for event in result.get_asset_materialization_events()}

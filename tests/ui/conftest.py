@@ -142,14 +142,14 @@ def dbt_manifest() -> Path:
     """The dbt manifest the analytics assets load from, built once when missing."""
     from lakehouse.analytics.prepare import manifest_path
 
-    if not manifest_path().is_file():
+    if not manifest_path("duckdb").is_file():
         subprocess.run(
             [sys.executable, "-m", "lakehouse.analytics.prepare"],
             cwd=REPO_ROOT,
             check=True,
             timeout=300,
         )
-    return manifest_path()
+    return manifest_path("duckdb")
 
 
 @pytest.fixture(scope="module")
