@@ -97,6 +97,7 @@ def run_stages(
     for label, job_name, tags in stages:
         run_tags = tags()
         days = f" {run_tags[RANGE_START_TAG]}..{run_tags[RANGE_END_TAG]}" if run_tags else ""
+        echo(f"{label}{days}: running{_partition_count(run_tags)}")
         result = defs.resolve_job_def(job_name).execute_in_process(
             instance=instance, raise_on_error=False, run_config=QUIET, tags=run_tags
         )
@@ -105,6 +106,14 @@ def run_stages(
         if not result.success:
             break
     return results
+
+
+def _partition_count(tags: dict[str, str]) -> str:
+    if not tags:
+        return ""
+    keys = DAILY.get_partition_keys()
+    count = keys.index(tags[RANGE_END_TAG]) - keys.index(tags[RANGE_START_TAG]) + 1
+    return f" ({count} daily partitions)"
 
 
 def _range_tags(

@@ -63,7 +63,9 @@ def test_every_stage_succeeds_and_no_check_fails(demos) -> None:
     for demo in demos[:2]:
         assert demo.code == 0, "\n".join(demo.lines)
         stages = [
-            line.split("(")[1].split(")")[0].split()[0] for line in demo.lines if "run " in line
+            line.split("(")[1].split(")")[0].split()[0]
+            for line in demo.lines
+            if line.startswith("run ")
         ]
         assert stages == ["raw", "staging+analytics", "ml"], demo.lines
         assert not [line for line in demo.lines if line.startswith("check failed")], demo.lines
