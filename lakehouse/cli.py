@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from collections.abc import Sequence
@@ -10,6 +11,8 @@ from collections.abc import Sequence
 from lakehouse.settings import SettingsError
 from lakehouse.upkeep.commands import COMMANDS as UPKEEP_COMMANDS
 from lakehouse.upkeep.commands import add_upkeep_commands, run_upkeep_command
+from lakehouse.wap.commands import COMMAND as QUARANTINE_COMMAND
+from lakehouse.wap.commands import add_quarantine_commands, run_quarantine_command
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -18,12 +21,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     tables = commands.add_parser("tables", help="list every Iceberg table with its size")
     tables.add_argument("--json", action="store_true", help="print JSON instead of a table")
     commands.add_parser("doctor", help="check settings, catalog, warehouse, Java and connectors")
-    commands.add_parser("demo", help="materialise every asset on the configured runtime")
+    demo = commands.add_parser("demo", help="materialise every asset on the configured runtime")
+    demo.add_argument(
+        "--since",
+        metavar="YYYY-MM-DD",
+        type=_day,
+        help="leave the daily partitions before this day out (default: the whole history)",
+    )
     add_upkeep_commands(commands)  # restore, erase
+    add_quarantine_commands(commands)  # quarantine list|replay
     args = parser.parse_args(argv)
     try:
         if args.command in UPKEEP_COMMANDS:
             return run_upkeep_command(args)
+        if args.command == QUARANTINE_COMMAND:
+            return run_quarantine_command(args)
         if args.command == "tables":
             return _tables(as_json=args.json)
         if args.command == "doctor":
@@ -32,10 +44,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_doctor()
         from lakehouse.demo import run_demo
 
-        return run_demo()
+        return run_demo(first_day=args.since)
     except SettingsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+
+
+def _day(value: str) -> str:
+    """A partition day as argparse checks it: ``--since 2025-01-01``."""
+    try:
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a day (YYYY-MM-DD)") from None
 
 
 def _tables(*, as_json: bool) -> int:

@@ -1,4 +1,4 @@
-"""pandera as blocking Dagster asset checks: a failed contract stops everything downstream.
+"""pandera as blocking Dagster asset checks: a failed contract keeps the batch off ``main``.
 
 ``validate_table`` is pure (Arrow in, report out) so it is tested without Dagster; the
 check factory is the thin wrapper the layers use. pandera is imported only when a check runs:
@@ -13,9 +13,14 @@ from typing import TYPE_CHECKING
 import dagster as dg
 import pyarrow as pyarrow_
 
+from lakehouse.wap.target import GATE_KEY, AuditTarget
+
 if TYPE_CHECKING:
+    import pandas as pd
     import pandera.errors
     import pandera.pandas as pa
+
+    from lakehouse.wap.audit import AuditOutcome
 
 
 @dataclass(frozen=True)
@@ -56,8 +61,23 @@ class QualityReport:
         return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class RowValidation:
+    """The report plus, per row position, the (column, check) pairs that row broke; failures
+    with no row (a missing column) are in ``table_level``."""
+
+    report: QualityReport
+    by_row: dict[int, list[tuple[str, str]]]
+    table_level: list[Failure]
+
+
 def validate_table(schema: "pa.DataFrameSchema", table: pyarrow_.Table) -> QualityReport:
     """Validate every row lazily, so one report lists every broken column and check."""
+    return validate_rows(schema, table).report
+
+
+def validate_rows(schema: "pa.DataFrameSchema", table: pyarrow_.Table) -> RowValidation:
+    """``validate_table`` that also says which rows broke which rule (for the quarantine)."""
     import pandas as pd
     import pandera.errors
 
@@ -70,11 +90,22 @@ def validate_table(schema: "pa.DataFrameSchema", table: pyarrow_.Table) -> Quali
         pyarrow_.bool_(): pd.BooleanDtype(),
     }
     frame = table.to_pandas(types_mapper=nullable.get)
+    frame.index = pd.RangeIndex(len(frame))  # row positions, whatever the Arrow metadata says
     try:
         schema.validate(frame, lazy=True)
     except pandera.errors.SchemaErrors as errors:
-        return QualityReport(rows=table.num_rows, failures=_failures(errors, table.num_rows))
-    return QualityReport(rows=table.num_rows, failures=[])
+        failures = _failures(errors, table.num_rows)
+        by_row: dict[int, list[tuple[str, str]]] = {}
+        table_level: list[Failure] = []
+        cases = errors.failure_cases
+        for failure in failures:
+            rows = _rows_of(cases, failure)
+            if not rows:
+                table_level.append(failure)
+            for row in rows:
+                by_row.setdefault(row, []).append((failure.column, failure.check))
+        return RowValidation(QualityReport(table.num_rows, failures), by_row, table_level)
+    return RowValidation(QualityReport(rows=table.num_rows, failures=[]), {}, [])
 
 
 def _failures(errors: "pandera.errors.SchemaErrors", table_rows: int) -> list[Failure]:
@@ -102,6 +133,16 @@ def _failures(errors: "pandera.errors.SchemaErrors", table_rows: int) -> list[Fa
     return failures
 
 
+def _rows_of(cases: "pd.DataFrame", failure: Failure) -> list[int]:
+    """Row positions of one failure (``_failures`` already renamed table-wide checks)."""
+    if failure.check == "column_in_dataframe":
+        return []
+    group = cases[
+        (cases["column"].astype(str) == failure.column) & (cases["check"] == failure.check)
+    ]
+    return sorted({int(row) for row in group["index"].dropna()})
+
+
 def report_metadata(report: QualityReport) -> dict[str, dg.MetadataValue]:
     metadata: dict[str, dg.MetadataValue] = {
         "rows_checked": dg.MetadataValue.int(report.rows),
@@ -113,6 +154,21 @@ def report_metadata(report: QualityReport) -> dict[str, dg.MetadataValue]:
     return metadata
 
 
+def _audit_metadata(outcome: "AuditOutcome") -> dict[str, dg.MetadataValue]:
+    metadata = report_metadata(outcome.report)
+    metadata |= {
+        "wap/branch": dg.MetadataValue.text(outcome.branch or "main"),
+        "wap/snapshot_id": dg.MetadataValue.int(outcome.audited_snapshot_id or 0),
+        "wap/main_snapshot_id": dg.MetadataValue.int(outcome.main_snapshot_id or 0),
+        "wap/published": dg.MetadataValue.bool(outcome.published),
+        "wap/quarantined_rows": dg.MetadataValue.int(outcome.quarantined_rows),
+        "wap/attempts": dg.MetadataValue.int(outcome.attempts),
+    }
+    if outcome.quarantine_batches:
+        metadata["wap/quarantine_batches"] = dg.MetadataValue.json(outcome.quarantine_batches)
+    return metadata
+
+
 def build_pandera_check(
     asset_key: dg.AssetKey,
     schema: "Callable[[], pa.DataFrameSchema]",
@@ -120,25 +176,36 @@ def build_pandera_check(
     description: str,
     name: str = "pandera_contract",
 ) -> dg.AssetChecksDefinition:
-    """A blocking check that loads the asset's table and validates it against ``schema()``."""
+    """The asset's write-audit-publish gate: a blocking check that validates the run's audit
+    branch against ``schema()`` and only then moves ``main`` to it (``lakehouse/wap/audit.py``).
+
+    A batch kept off main fails the check (ERROR: downstream waits). Good rows published with
+    bad ones quarantined, as the asset's policy allows, is a WARN: downstream runs.
+    """
 
     @dg.asset_check(
         asset=asset_key,
         name=name,
         blocking=True,
         description=description,
+        metadata={GATE_KEY: True},
     )
-    def _check(
-        context: dg.AssetCheckExecutionContext, table: pyarrow_.Table
-    ) -> dg.AssetCheckResult:
-        report = validate_table(schema(), table)
-        if not report.passed:
-            context.log.error(f"{asset_key.to_user_string()}: {report.summary()}")
+    def _check(context: dg.AssetCheckExecutionContext, audit: AuditTarget) -> dg.AssetCheckResult:
+        from lakehouse.wap.audit import run_audit
+
+        outcome = run_audit(audit, lambda table: validate_rows(schema(), table))
+        clean = outcome.passed and outcome.quarantined_rows == 0
+        if not outcome.passed:
+            context.log.error(f"{asset_key.to_user_string()}: {outcome.reason}")
+        elif not clean:
+            context.log.warning(f"{asset_key.to_user_string()}: {outcome.reason}")
         return dg.AssetCheckResult(
-            passed=report.passed,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata=report_metadata(report),
-            description=report.summary(),
+            passed=clean,
+            severity=dg.AssetCheckSeverity.ERROR
+            if not outcome.passed
+            else dg.AssetCheckSeverity.WARN,
+            metadata=_audit_metadata(outcome),
+            description=outcome.reason or outcome.report.summary(),
         )
 
     return _check

@@ -88,7 +88,8 @@ class Settings(BaseModel):
 
     # dbt (analytics): dbt/profiles.yml reads the same LAKEHOUSE_TRINO_* names with these defaults
     dbt_target: Literal["duckdb", "trino"] | None = Field(
-        None, description="dbt target: duckdb or trino (default: duckdb embedded, trino on platform)"
+        None,
+        description="dbt target: duckdb or trino (default: duckdb embedded, trino on platform)",
     )
     trino_host: str = Field(
         "trino.data-platform-processing.svc.cluster.local", description="Trino coordinator host"
@@ -120,7 +121,8 @@ class Settings(BaseModel):
     # Upkeep (lakehouse/upkeep/: compaction, expiry, orphans, backups, restore checks, retention,
     # erasure, table health). Per-table overrides live in lakehouse/upkeep/rules.py.
     backup_location: str | None = Field(
-        None, description="backup root: a directory or s3://backups/lakehouse (default <home>/backups)"
+        None,
+        description="backup root: a directory or s3://backups/lakehouse (default <home>/backups)",
     )
     upkeep_target_file_size_bytes: int = Field(
         128 * 1024 * 1024, gt=0, description="compaction's target data file size in bytes"
@@ -139,11 +141,35 @@ class Settings(BaseModel):
     upkeep_spark_remote: str | None = Field(
         None, description="Spark Connect URL (sc://host:15002) for compaction"
     )
+    # Compaction through Trino on the platform: a Keycloak service account (client credentials),
+    # its access token sent to Trino as a bearer JWT.
+    upkeep_trino_token_uri: str | None = Field(
+        None, description="Keycloak token endpoint for the upkeep client's client-credentials grant"
+    )
+    upkeep_trino_client_id: str | None = Field(
+        None, description="OAuth2 client id of the upkeep client"
+    )
+    upkeep_trino_client_secret: SecretStr | None = Field(
+        None, description="OAuth2 client secret of the upkeep client"
+    )
+    upkeep_trino_scope: str | None = Field(None, description="OAuth2 scope asked for (optional)")
+    upkeep_trino_verify: bool = Field(
+        True, description="verify TLS certificates of Trino and the token endpoint"
+    )
+    upkeep_trino_ca_bundle: Path | None = Field(
+        None, description="CA bundle (PEM) trusted for Trino and the token endpoint"
+    )
     upkeep_snapshot_max_age_days: float = Field(
         7.0, ge=0, description="snapshots younger than this are kept by expiry"
     )
     upkeep_snapshot_min_keep: int = Field(
         3, ge=1, description="expiry keeps at least this many snapshots of each branch"
+    )
+    audit_branch_retention_hours: float = Field(
+        72.0,
+        ge=0,
+        description="a rejected batch's audit branch is kept this long for inspection, then "
+        "removed by the snapshot expiry job",
     )
     upkeep_orphan_safety_hours: float = Field(
         72.0, ge=1, description="orphan removal ignores files younger than this (in-flight commits)"
@@ -151,8 +177,12 @@ class Settings(BaseModel):
     upkeep_backup_retention_days: float = Field(
         30.0, gt=0, description="backups older than this are pruned from the backup location"
     )
-    upkeep_rpo_seconds: float = Field(3600.0, gt=0, description="restore check fails above this RPO")
-    upkeep_rto_seconds: float = Field(14400.0, gt=0, description="restore check fails above this RTO")
+    upkeep_rpo_seconds: float = Field(
+        3600.0, gt=0, description="restore check fails above this RPO"
+    )
+    upkeep_rto_seconds: float = Field(
+        14400.0, gt=0, description="restore check fails above this RTO"
+    )
     upkeep_restore_namespace: str = Field(
         "restore_check", description="scratch namespace the restore check restores into"
     )
@@ -183,6 +213,14 @@ class Settings(BaseModel):
             problems.append(
                 f"{PREFIX}CATALOG_URI: the SQL catalog needs a sqlite:/// or postgresql+psycopg2:// "
                 f"URL, got {self.catalog_uri.split(':', 1)[0]}:..."
+            )
+        if bool(self.upkeep_trino_client_id) != bool(self.upkeep_trino_client_secret):
+            problems.append(
+                f"{PREFIX}UPKEEP_TRINO_CLIENT_ID and {PREFIX}UPKEEP_TRINO_CLIENT_SECRET: set both or neither"
+            )
+        if self.upkeep_trino_client_id and not self.upkeep_trino_token_uri:
+            problems.append(
+                f"{PREFIX}UPKEEP_TRINO_TOKEN_URI: the upkeep client needs the token endpoint"
             )
         if self.warehouse and self.warehouse.startswith("s3") and not self.s3_endpoint:
             problems.append(f"{PREFIX}S3_ENDPOINT: an s3:// warehouse needs the S3 endpoint URL")
@@ -231,6 +269,7 @@ class Settings(BaseModel):
                 self.s3_secret_access_key,
                 self.airbyte_client_secret,
                 self.trino_jwt_token,
+                self.upkeep_trino_client_secret,
             )
             if value is not None and value.get_secret_value()
         ]

@@ -1,16 +1,17 @@
 # syntax=docker/dockerfile:1.7
 # Spark image for the Spark Connect server, SparkApplications and their executors: Apache Spark
-# (the version of our pyspark, uv.lock) plus the Iceberg runtime, the Iceberg AWS bundle
-# (S3FileIO) and the PostgreSQL JDBC driver (JDBC catalog), each checked against
-# deploy/docker/spark-jars.sha256 at build time.
+# 4.1.3 plus the Iceberg runtime, the Iceberg AWS bundle (S3FileIO) and the PostgreSQL JDBC
+# driver (JDBC catalog), each checked against deploy/docker/spark-jars.sha256 at build time.
+# Spark is 4.1.x because Iceberg 1.11.0 ships a runtime for Spark 4.1 and none for 4.2+; the
+# pyspark that talks to it (uv.lock) must be 4.1.x too (tests/deploy/test_spark_image.py).
 #   docker build -f deploy/docker/spark.Dockerfile -t registry.data-platform.local/lakehouse/spark:0.1.0 .
 
 # ---- jars: download, verify, nothing else ----
-FROM docker.io/apache/spark:4.3.0-scala2.13-java17-python3-ubuntu AS jars
+FROM docker.io/apache/spark:4.1.3-scala2.13-java17-python3-ubuntu AS jars
 ARG MAVEN_REPOSITORY=https://repo1.maven.org/maven2
 ARG ICEBERG_VERSION=1.11.0
 ARG ICEBERG_SPARK_RUNTIME=iceberg-spark-runtime-4.1_2.13
-ARG POSTGRESQL_JDBC_VERSION=42.7.7
+ARG POSTGRESQL_JDBC_VERSION=42.7.13
 USER root
 WORKDIR /jars
 COPY deploy/docker/spark-jars.sha256 /jars/SHA256SUMS
@@ -22,15 +23,15 @@ RUN set -eu; \
     sha256sum --strict --check SHA256SUMS
 
 # ---- runtime ----
-FROM docker.io/apache/spark:4.3.0-scala2.13-java17-python3-ubuntu AS runtime
+FROM docker.io/apache/spark:4.1.3-scala2.13-java17-python3-ubuntu AS runtime
 ARG VERSION=0.1.0
 ARG REVISION=unknown
 LABEL org.opencontainers.image.title="lakehouse spark" \
-      org.opencontainers.image.description="Apache Spark 4.3.0 with Apache Iceberg, S3FileIO and the PostgreSQL JDBC driver" \
+      org.opencontainers.image.description="Apache Spark 4.1.3 with Apache Iceberg, S3FileIO and the PostgreSQL JDBC driver" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.licenses="Apache-2.0" \
-      org.opencontainers.image.base.name="docker.io/apache/spark:4.3.0-scala2.13-java17-python3-ubuntu"
+      org.opencontainers.image.base.name="docker.io/apache/spark:4.1.3-scala2.13-java17-python3-ubuntu"
 USER root
 # A named high-UID user: Hadoop needs a passwd entry for the UID Spark runs as.
 RUN groupadd --system --gid 10185 lakehouse \

@@ -35,8 +35,9 @@ from pyiceberg.io import FileIO
 from pyiceberg.manifest import DataFile
 from pyiceberg.table import Table, TableProperties, Transaction
 from pyiceberg.table.metadata import TableMetadata
+from pyiceberg.table.refs import MAIN_BRANCH, SnapshotRefType
 from pyiceberg.table.snapshots import Snapshot, ancestors_of
-from pyiceberg.table.update import TableUpdate, update_table_metadata
+from pyiceberg.table.update import SetSnapshotRefUpdate, TableUpdate, update_table_metadata
 from pyiceberg.utils.properties import property_as_bool
 
 COMMIT_ID_PROPERTY = "lakehouse.commit-id"
@@ -89,12 +90,14 @@ def new_commit_id() -> str:
 
 @dataclass(frozen=True)
 class CommitPlan:
-    """What one atomic commit does: drop rows matching ``delete_filter``, then add files."""
+    """What one atomic commit does: drop rows matching ``delete_filter``, then add files, on
+    ``branch`` (``main`` unless an audit branch)."""
 
     data_files: tuple[DataFile, ...]
     delete_filter: BooleanExpression | None = None
     snapshot_properties: Mapping[str, str] = field(default_factory=dict)
     commit_id: str = field(default_factory=new_commit_id)
+    branch: str = MAIN_BRANCH
 
     @property
     def properties(self) -> dict[str, str]:
@@ -154,11 +157,17 @@ def _commit_once(table: Table, plan: CommitPlan) -> None:
     """
     properties = plan.properties
     txn = CachedTransaction(table)
-    if plan.delete_filter is not None and table.current_snapshot() is not None:
+    if plan.delete_filter is not None and table.snapshot_by_name(plan.branch) is not None:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", "Delete operation did not match any records")
-            txn.delete(plan.delete_filter, snapshot_properties=properties)
-    update = txn.update_snapshot(snapshot_properties=properties)
+            txn.delete(plan.delete_filter, snapshot_properties=properties, branch=plan.branch)
+    # pyiceberg refuses a branch write to a table with no snapshot at all (its ref requirement
+    # fails), so the first write of a new table is a snapshot with no ref, then the branch is
+    # pointed at it; no one else writes a run's audit branch, so no requirement is lost.
+    first = plan.branch != MAIN_BRANCH and not table.metadata.snapshots
+    update = txn.update_snapshot(
+        snapshot_properties=properties, branch=None if first else plan.branch
+    )
     merge = property_as_bool(
         txn.table_metadata.properties,
         TableProperties.MANIFEST_MERGE_ENABLED,
@@ -168,6 +177,12 @@ def _commit_once(table: Table, plan: CommitPlan) -> None:
     with update.merge_append() if merge else update.fast_append() as append:
         for data_file in plan.data_files:
             append.append_data_file(data_file)
+    if first:
+        (snapshot,) = txn.table_metadata.snapshots
+        ref = SetSnapshotRefUpdate(
+            ref_name=plan.branch, type=SnapshotRefType.BRANCH, snapshot_id=snapshot.snapshot_id
+        )
+        txn._stage((ref,), ())
     txn.commit_transaction()
 
 

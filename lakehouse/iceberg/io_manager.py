@@ -11,6 +11,7 @@ name, and the snapshot summary carries the Dagster run id and partition key.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 from collections.abc import Mapping
@@ -21,13 +22,17 @@ from pydantic import Field
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression
+from pyiceberg.table import Table
 from pyiceberg.types import DateType
 
 from lakehouse.catalog import _cached_catalog
 from lakehouse.iceberg.arrow import to_arrow, wants_pandas
+from lakehouse.iceberg.branches import NoSuchBranchError, audit_branch, branch_head
 from lakehouse.iceberg.metadata import materialization_metadata
 from lakehouse.iceberg.writes import WriteRequest, WriteRequestError, window_filter, write
 from lakehouse.settings import Settings, get_settings, load_settings
+from lakehouse.wap.policy import WapPolicy
+from lakehouse.wap.target import GATE_KEY, AuditTarget
 
 SNAPSHOT_PROPERTIES_KEY = "iceberg/snapshot_properties"
 
@@ -116,7 +121,11 @@ class IcebergIOManager(dg.ConfigurableIOManager):
         return _cached_catalog(self.settings())
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
-        request = write_request(context)
+        """Write-audit-publish when a gate check runs for the asset in this run: the batch goes
+        to the run's audit branch and the gate publishes it. Otherwise straight to main."""
+        policy = WapPolicy.from_metadata(context.definition_metadata)
+        branch = audit_branch(context.run_id) if policy.enabled and gate_in_run(context) else None
+        request = dataclasses.replace(write_request(context), branch=branch)
         result = write(
             self.get_catalog(),
             to_arrow(obj),
@@ -124,9 +133,13 @@ class IcebergIOManager(dg.ConfigurableIOManager):
             commit_timeout_seconds=self.settings().commit_timeout_seconds,
         )
         replaced = request.window is not None and request.mode == "overwrite"
-        context.add_output_metadata(materialization_metadata(result, partition_replaced=replaced))
+        metadata = materialization_metadata(result, partition_replaced=replaced)
+        metadata["wap/branch"] = branch or "main"
+        context.add_output_metadata(metadata)
 
     def load_input(self, context: dg.InputContext) -> Any:
+        """Reads main, or the branch the input's metadata names (``branch``, to debug one).
+        A gate check gets an ``AuditTarget`` instead: the run's audit branch to validate."""
         identifier = table_identifier(context.asset_key)
         try:
             table = self.get_catalog().load_table(identifier)
@@ -142,7 +155,54 @@ class IcebergIOManager(dg.ConfigurableIOManager):
             window = _time_window(context, ".".join(identifier))
             days = isinstance(table.schema().find_field(column).field_type, DateType)
             row_filter = window_filter(column, window, days=days)
+        if context.dagster_type.typing_type is AuditTarget:
+            return self._audit_target(context, table, row_filter, upstream)
+        snapshot_id = None
+        if branch := _raw((context.definition_metadata or {}).get("branch")):
+            head = branch_head(table, branch)
+            if head is None:
+                raise NoSuchBranchError(f"{'.'.join(identifier)} has no branch {branch!r}")
+            snapshot_id = head.snapshot_id
         columns = _raw((context.definition_metadata or {}).get("columns"))
-        scan = table.scan(row_filter=row_filter, selected_fields=tuple(columns or ("*",)))
+        scan = table.scan(
+            row_filter=row_filter,
+            selected_fields=tuple(columns or ("*",)),
+            snapshot_id=snapshot_id,
+        )
         arrow = scan.to_arrow()
         return arrow.to_pandas() if wants_pandas(context.dagster_type.typing_type) else arrow
+
+    def _audit_target(
+        self,
+        context: dg.InputContext,
+        table: Table,
+        row_filter: BooleanExpression,
+        upstream: Mapping[str, Any] | None,
+    ) -> AuditTarget:
+        run_id = context.step_context.run_id
+        branch = audit_branch(run_id)
+        return AuditTarget(
+            catalog=self.get_catalog(),
+            identifier=table_identifier(context.asset_key),
+            branch=branch if branch_head(table, branch) is not None else None,
+            run_id=run_id,
+            policy=WapPolicy.from_metadata(upstream),
+            row_filter=row_filter,
+            commit_timeout_seconds=self.settings().commit_timeout_seconds,
+        )
+
+
+def gate_in_run(context: dg.OutputContext) -> bool:
+    """Whether a gate check (``GATE_KEY`` in its spec) of this asset runs in this run."""
+    try:
+        step = context.step_context
+    except Exception:  # an output context built outside a run (direct IO manager calls)
+        return False
+    graph = step.job_def.asset_layer.asset_graph
+    selected = step.dagster_run.asset_check_selection
+    for key in graph.get_check_keys_for_assets({context.asset_key}):
+        if selected is not None and key not in selected:
+            continue
+        if _raw(graph.get_check_spec(key).metadata.get(GATE_KEY)):
+            return True
+    return False

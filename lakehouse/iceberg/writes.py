@@ -6,8 +6,9 @@ This is the IO manager's write without Dagster, so scripts, benchmarks and tests
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, get_args
 
 import pyarrow as pa
@@ -22,10 +23,13 @@ from pyiceberg.expressions import (
     LessThan,
 )
 from pyiceberg.table import Table
+from pyiceberg.table.refs import MAIN_BRANCH
 from pyiceberg.table.snapshots import Snapshot
 from pyiceberg.table.upsert_util import create_match_filter, has_duplicate_rows
 
+from lakehouse.catalog import names_unreachable_catalog
 from lakehouse.iceberg.arrow import normalise
+from lakehouse.iceberg.branches import start_branch
 from lakehouse.iceberg.commits import CommitPlan, commit, retry_on_conflict
 from lakehouse.iceberg.files import write_data_files
 from lakehouse.iceberg.schema import add_day_partition, conform, evolve
@@ -33,6 +37,9 @@ from lakehouse.iceberg.schema import add_day_partition, conform, evolve
 WriteMode = Literal["overwrite", "append", "upsert"]
 WRITE_MODES: tuple[str, ...] = get_args(WriteMode)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+# A branch write records its request, so the audit can re-apply it on a newer main (a rebase)
+# or with only the good rows, and a quarantine replay can submit rows the same way.
+REQUEST_PROPERTY = "lakehouse.write-request"
 
 
 class WriteRequestError(ValueError):
@@ -50,6 +57,7 @@ class WriteRequest:
     partition_label: str | None = None
     upsert_keys: tuple[str, ...] = ()
     snapshot_properties: Mapping[str, str] = field(default_factory=dict)
+    branch: str | None = None  # an audit branch, started at main's head; None writes main
 
     def __post_init__(self) -> None:
         if len(self.identifier) < 2:
@@ -73,6 +81,35 @@ class WriteRequest:
     @property
     def name(self) -> str:
         return ".".join(self.identifier)
+
+    def to_json(self) -> str:
+        """The request without its branch, as ``from_json`` reads it back."""
+        window = [bound.isoformat() for bound in self.window] if self.window else None
+        properties = {k: v for k, v in self.snapshot_properties.items() if k != REQUEST_PROPERTY}
+        return json.dumps(
+            {
+                "identifier": list(self.identifier),
+                "mode": self.mode,
+                "partition_column": self.partition_column,
+                "window": window,
+                "partition_label": self.partition_label,
+                "upsert_keys": list(self.upsert_keys),
+                "snapshot_properties": properties,
+            },
+            sort_keys=True,
+        )
+
+    @classmethod
+    def from_json(cls, text: str, **changes: object) -> WriteRequest:
+        values = json.loads(text)
+        window = values.pop("window")
+        request = cls(
+            identifier=tuple(values.pop("identifier")),
+            upsert_keys=tuple(values.pop("upsert_keys")),
+            window=tuple(dt.datetime.fromisoformat(b) for b in window) if window else None,  # type: ignore[arg-type]
+            **values,
+        )
+        return replace(request, **changes) if changes else request  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -182,6 +219,7 @@ def load_or_create_table(
     return catalog.load_table(identifier)
 
 
+@names_unreachable_catalog
 def write(
     catalog: Catalog,
     data: pa.Table,
@@ -189,7 +227,8 @@ def write(
     *,
     commit_timeout_seconds: float = 120.0,
 ) -> WriteResult:
-    """Write ``data`` as ``request`` says, in one atomic data commit that lands exactly once."""
+    """Write ``data`` as ``request`` says, in one atomic data commit that lands exactly once
+    (on ``request.branch``, restarted at main's head, when one is given)."""
     data = normalise(data)
     if request.partition_column:
         _time_column(data, request)
@@ -206,10 +245,21 @@ def write(
         timeout_seconds=commit_timeout_seconds,
         table=table,
     )
+    properties = dict(request.snapshot_properties)
+    if request.branch is not None:
+        table, _ = retry_on_conflict(
+            catalog,
+            request.identifier,
+            lambda current: start_branch(current, request.branch or ""),
+            timeout_seconds=commit_timeout_seconds,
+            table=table,
+        )
+        properties[REQUEST_PROPERTY] = request.to_json()
     plan = CommitPlan(
         data_files=tuple(write_data_files(table, data)),
         delete_filter=_delete_filter(data, request),
-        snapshot_properties=dict(request.snapshot_properties),
+        snapshot_properties=properties,
+        branch=request.branch or MAIN_BRANCH,
     )
     table, snapshot = commit(
         catalog, request.identifier, plan, timeout_seconds=commit_timeout_seconds, table=table

@@ -52,6 +52,12 @@ def _column(table: pa.Table, field: pa.Field, stream: str) -> pa.ChunkedArray:
         ) from None
     if not field.nullable and cast.null_count:
         raise SchemaMismatchError(f"{stream}: column {field.name!r} has {cast.null_count} nulls")
+    try:  # a string array built from raw buffers can hold bytes that are not UTF-8
+        cast.validate(full=True)
+    except pa.ArrowInvalid as error:
+        raise SchemaMismatchError(
+            f"{stream}: column {field.name!r} is not valid: {error}"
+        ) from None
     return cast
 
 

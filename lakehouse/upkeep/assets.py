@@ -13,6 +13,7 @@ from typing import Any
 
 import dagster as dg
 
+from lakehouse.upkeep.audit_branches import remove_stale_audit_branches
 from lakehouse.upkeep.compaction import compact_table
 from lakehouse.upkeep.engines import compact_with_engine
 from lakehouse.upkeep.expiry import expire_table
@@ -86,17 +87,26 @@ def compaction(context: dg.AssetExecutionContext, upkeep: UpkeepResource) -> dg.
     return dg.MaterializeResult(metadata=dict(_each_table(context, upkeep, work)))
 
 
-@upkeep_asset("snapshot_expiry", "Expires old snapshots and deletes the files only they reached.")
+@upkeep_asset(
+    "snapshot_expiry",
+    "Removes stale audit branches, expires old snapshots and deletes the files only they reached.",
+)
 def snapshot_expiry(
     context: dg.AssetExecutionContext, upkeep: UpkeepResource
 ) -> dg.MaterializeResult:
-    catalog, timeout = upkeep.catalog(), upkeep.settings().commit_timeout_seconds
+    settings, catalog = upkeep.settings(), upkeep.catalog()
+    timeout = settings.commit_timeout_seconds
+    branch_age = dt.timedelta(hours=settings.audit_branch_retention_hours)
 
     def work(identifier: tuple[str, ...]) -> dict[str, int]:
+        removed = remove_stale_audit_branches(
+            catalog, identifier, branch_age, timeout_seconds=timeout
+        )
         result = expire_table(
             catalog, identifier, upkeep.rules(identifier), timeout_seconds=timeout
         )
         return {
+            "audit_branches_removed": len(removed),
             "snapshots_expired": len(result.expired),
             "files_deleted": len(result.deleted_files),
             "bytes_freed": result.bytes_freed,

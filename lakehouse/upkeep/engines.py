@@ -26,6 +26,7 @@ from pyiceberg.transforms import (
     YearTransform,
 )
 from pyiceberg.types import DateType, TimestamptzType
+from trino.auth import Authentication
 
 from lakehouse.iceberg.commits import retry_on_conflict
 from lakehouse.settings import Settings
@@ -36,6 +37,7 @@ from lakehouse.upkeep.compaction import (
     plan_compaction,
 )
 from lakehouse.upkeep.rules import TableRules
+from lakehouse.upkeep.trino_auth import ClientCredentials, ClientCredentialsAuthentication
 
 Dialect = Literal["trino", "spark"]
 _EPOCH = dt.datetime(1970, 1, 1)
@@ -161,10 +163,19 @@ class TrinoClient:
     url: str
     user: str
     catalog: str
+    auth: Authentication | None = None
+    verify: bool | str = True  # TLS: verify with the system CAs, a CA bundle path, or not at all
 
     def execute(self, sql: str) -> None:
+        import requests
         import trino.dbapi
 
+        session = requests.Session()
+        session.verify = self.verify
+        if self.verify is not True:
+            # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's verify
+            # (psf/requests#3829); a chosen CA bundle or verify=false must win over the pod's env.
+            session.trust_env = False
         parts = urlsplit(self.url)
         with trino.dbapi.connect(
             host=parts.hostname,
@@ -172,6 +183,8 @@ class TrinoClient:
             http_scheme=parts.scheme or "http",
             user=self.user,
             catalog=self.catalog,
+            auth=self.auth,
+            http_session=session,
         ) as connection:
             cursor = connection.cursor()
             cursor.execute(sql)
@@ -190,13 +203,40 @@ class SparkConnectClient:
         SparkSession.builder.remote(self.remote).getOrCreate().sql(sql).collect()
 
 
+def trino_verify(settings: Settings) -> bool | str:
+    """requests' ``verify``: the CA bundle when one is set, else the on/off switch."""
+    if settings.upkeep_trino_ca_bundle and settings.upkeep_trino_verify:
+        return str(settings.upkeep_trino_ca_bundle)
+    return settings.upkeep_trino_verify
+
+
+def trino_auth(settings: Settings, verify: bool | str) -> Authentication | None:
+    """Keycloak client credentials when the upkeep client is configured, else none (embedded)."""
+    if not (settings.upkeep_trino_client_id and settings.upkeep_trino_client_secret):
+        return None
+    return ClientCredentialsAuthentication(
+        ClientCredentials(
+            token_uri=settings.upkeep_trino_token_uri or "",
+            client_id=settings.upkeep_trino_client_id,
+            client_secret=settings.upkeep_trino_client_secret.get_secret_value(),
+            scope=settings.upkeep_trino_scope,
+            verify=verify,
+        )
+    )
+
+
 def engine_client(settings: Settings) -> EngineClient:
     """The client of the engine the settings choose for compaction."""
     if settings.upkeep_compaction_engine == "trino":
         if not settings.upkeep_trino_url:
             raise ValueError("LAKEHOUSE_UPKEEP_TRINO_URL is needed to compact through Trino")
+        verify = trino_verify(settings)
         return TrinoClient(
-            settings.upkeep_trino_url, settings.upkeep_trino_user, settings.catalog_name
+            settings.upkeep_trino_url,
+            settings.upkeep_trino_user,
+            settings.catalog_name,
+            auth=trino_auth(settings, verify),
+            verify=verify,
         )
     if not settings.upkeep_spark_remote:
         raise ValueError("LAKEHOUSE_UPKEEP_SPARK_REMOTE is needed to compact through Spark")

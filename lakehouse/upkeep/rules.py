@@ -11,6 +11,8 @@ import datetime as dt
 from dataclasses import dataclass, fields, replace
 
 from lakehouse.settings import Settings
+from lakehouse.wap.quarantine import AT as QUARANTINED_AT
+from lakehouse.wap.quarantine import SUFFIX as QUARANTINE_SUFFIX
 
 PII_PROPERTY = "lakehouse.pii"
 SUBJECT_COLUMN_PROPERTY = "lakehouse.subject-column"
@@ -105,7 +107,14 @@ def rules_for(
     identifier: tuple[str, ...],
     overrides: dict[str, Override] | None = None,
 ) -> TableRules:
-    """The rules of one table: settings' defaults, its namespace's override, then its own."""
+    """The rules of one table: settings' defaults, its namespace's override, then its own.
+
+    A quarantine table (``<table>__quarantine``) holds its source's rows, personal data
+    included: it follows the source's rules, its rows aged from when they were quarantined.
+    """
+    if identifier[-1].endswith(QUARANTINE_SUFFIX):
+        source = (*identifier[:-1], identifier[-1].removesuffix(QUARANTINE_SUFFIX))
+        return replace(rules_for(settings, source, overrides), time_column=QUARANTINED_AT)
     table = overrides if overrides is not None else OVERRIDES
     rules = default_rules(settings)
     rules = _apply(rules, table.get(".".join(identifier[:-1])))
@@ -113,6 +122,8 @@ def rules_for(
 
 
 def pii_tables(overrides: dict[str, Override] | None = None) -> dict[str, str]:
-    """``namespace.table`` -> subject column, for the tables this module declares PII."""
+    """``namespace.table`` -> subject column, for the tables this module declares PII and
+    their quarantine tables (rows held back from a PII table are the same personal data)."""
     table = overrides if overrides is not None else OVERRIDES
-    return {name: o.subject_column for name, o in table.items() if o.subject_column}
+    declared = {name: o.subject_column for name, o in table.items() if o.subject_column}
+    return declared | {f"{name}{QUARANTINE_SUFFIX}": column for name, column in declared.items()}

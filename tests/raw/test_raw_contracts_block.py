@@ -3,35 +3,13 @@ table's previous snapshot stays readable."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import dagster as dg
 import pyarrow as pa
+from raw_batches import products
 
 from lakehouse.iceberg import IcebergIOManager
 from lakehouse.raw.checks import build_raw_checks
-from lakehouse.raw.streams import ASSET_KEYS, STREAMS_BY_NAME
-
-T0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
-
-
-def _products(ids: list[int], prices: list[float | None]) -> pa.Table:
-    schema = STREAMS_BY_NAME["products"].schema
-    n = len(ids)
-    return pa.table(
-        {
-            "id": ids,
-            "make": ["Audi"] * n,
-            "model": ["A4"] * n,
-            "year": [2010] * n,
-            "price": prices,
-            "created_at": [T0] * n,
-            "updated_at": [T0] * n,
-            "_airbyte_raw_id": [f"r{i}" for i in range(n)],
-            "_airbyte_extracted_at": [T0] * n,
-        },
-        schema=schema,
-    )
+from lakehouse.raw.streams import ASSET_KEYS
 
 
 def _materialize(
@@ -55,13 +33,13 @@ def _materialize(
 
 def test_a_malformed_batch_is_blocked_and_the_previous_snapshot_stays(tmp_path, catalog):
     runs: list[int] = []
-    good = _materialize(_products([1, 2, 3], [10.0, 20.0, 30.0]), tmp_path, runs)
+    good = _materialize(products([1, 2, 3], [10.0, 20.0, 30.0]), tmp_path, runs)
     assert good.success
     assert runs == [1]
     table = catalog.load_table("raw.faker_products")
     good_snapshot = table.current_snapshot().snapshot_id
 
-    bad = _products([4, 4, 5, 6], [-1.0, 5.0, None, 7.0])
+    bad = products([4, 4, 5, 6], [-1.0, 5.0, None, 7.0])
     blocked = _materialize(bad, tmp_path, runs)
 
     assert not blocked.success

@@ -22,7 +22,7 @@ def frame(spark: SparkSession) -> Frame:
         schema = StructType.fromDDL(ddl)
         assert isinstance(schema, StructType)
         records = [dict(zip(schema.names, row, strict=True)) for row in rows]
-        table = pa.Table.from_pylist(records, schema=to_arrow_schema(schema, timezone="UTC"))
+        table = pa.Table.from_pylist(records, schema=to_arrow_schema(schema))
         return spark.createDataFrame(table)
 
     return build

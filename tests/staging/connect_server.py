@@ -12,6 +12,7 @@ import pyspark
 from lakehouse.staging.resources import DRIVER_JAVA_OPTIONS
 
 SPARK_HOME = Path(pyspark.__file__).parent
+SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
 
 
 def free_port() -> int:
@@ -50,10 +51,20 @@ class ConnectServer:
         }
         options = ["--master", "local[1]", "--driver-java-options", DRIVER_JAVA_OPTIONS]
         options += [arg for key, value in conf.items() for arg in ("--conf", f"{key}={value}")]
-        self._sbin("start-connect-server.sh", *options)
+        # What sbin/start-connect-server.sh runs; pyspark 4.1's wheel ships spark-daemon.sh and the
+        # Connect jar but not that script.
+        self._sbin(
+            "spark-daemon.sh",
+            "submit",
+            SERVER_CLASS,
+            "1",
+            "--name",
+            "Spark Connect server",
+            *options,
+        )
 
     def stop(self) -> None:
-        self._sbin("stop-connect-server.sh")
+        self._sbin("spark-daemon.sh", "stop", SERVER_CLASS, "1")
 
     def log_tail(self, chars: int = 3000) -> str:
         return "\n".join(log.read_text()[-chars:] for log in self.work.glob("*.out"))

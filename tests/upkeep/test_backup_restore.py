@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from conftest import appender, events
+from upkeep_tables import appender, events
 
 from lakehouse.catalog import build_catalog, catalog_properties
 from lakehouse.settings import load_settings

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 
 import pytest
-from conftest import appender, events
+from upkeep_tables import appender, events
 
 from lakehouse.catalog import build_catalog, catalog_properties
 from lakehouse.settings import load_settings

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import sqlglot
-from conftest import events
 from pyiceberg.partitioning import PartitionField, PartitionSpec
 from pyiceberg.schema import Schema
 from pyiceberg.transforms import BucketTransform, DayTransform, IdentityTransform
 from pyiceberg.types import DateType, LongType, NestedField, StringType, TimestamptzType
+from upkeep_tables import events
 
 from lakehouse.settings import load_settings
 from lakehouse.upkeep.compaction import LAST_COMPACTION_PROPERTY, CompactionGroup

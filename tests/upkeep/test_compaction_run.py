@@ -6,9 +6,9 @@ import threading
 import time
 
 import pytest
-from conftest import appender, data_files, events, rows_of
 from pyiceberg.exceptions import ValidationException
 from pyiceberg.expressions import EqualTo
+from upkeep_tables import appender, data_files, events, rows_of
 
 from lakehouse.catalog import build_catalog
 from lakehouse.iceberg.commits import summary_properties

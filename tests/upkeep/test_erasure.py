@@ -7,7 +7,7 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from conftest import appender, events
+from upkeep_tables import appender, events
 
 from lakehouse.catalog import build_catalog, catalog_properties
 from lakehouse.settings import load_settings
@@ -89,3 +89,24 @@ def test_a_restore_from_an_older_backup_replays_the_erasure(
     assert len(restored.scan().to_arrow()) == 13 and len(restored.snapshots()) == 1
     location = Path(restored.location().removeprefix("file://"))
     assert _parquet_holding(location, "id", SUBJECT) == []
+
+
+def test_quarantined_rows_of_a_pii_table_are_erased_too(catalog, settings, append, tmp_path):
+    """Rows held back by write-audit-publish are the same personal data as their source's."""
+    from lakehouse.upkeep.rules import rules_for
+    from lakehouse.wap.quarantine import AT, quarantine_identifier
+
+    quarantine = quarantine_identifier(("raw", "faker_users"))
+    append(events(0, 10), ("raw", "faker_users"))
+    append(events(0, 10), quarantine)
+
+    report = erase_subject(catalog, str(SUBJECT), "dpo@example.org")
+
+    assert report.tables[".".join(quarantine)].rows_deleted == 1
+    rows = catalog.load_table(quarantine).scan().to_arrow()
+    assert len(rows) == 9 and not pc.any(pc.equal(rows["id"], SUBJECT)).as_py()
+    assert _parquet_holding(tmp_path / "warehouse", "id", SUBJECT) == []
+    # Retention too: the source's rules, aged from the time the rows were quarantined.
+    rules = rules_for(settings, quarantine)
+    assert rules.retention == rules_for(settings, ("raw", "faker_users")).retention
+    assert rules.time_column == AT

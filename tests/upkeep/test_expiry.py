@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from conftest import appender, data_files, events, rows_of
 from pyiceberg.expressions import LessThan
+from upkeep_tables import appender, data_files, events, rows_of
 
 from lakehouse.catalog import build_catalog
 from lakehouse.settings import load_settings

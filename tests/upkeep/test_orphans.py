@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from conftest import events, rows_of
+from upkeep_tables import events, rows_of
 
 from lakehouse.iceberg.commits import CommitPlan, commit
 from lakehouse.iceberg.files import write_data_files

@@ -13,10 +13,10 @@ import itertools
 import os
 from dataclasses import dataclass, field, replace
 
-from conftest import EVENTS, events
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyiceberg.expressions import LessThan
+from upkeep_tables import EVENTS, events
 
 from lakehouse.catalog import build_catalog
 from lakehouse.settings import load_settings

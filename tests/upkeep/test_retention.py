@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from conftest import DAY0, events, rows_of
+from upkeep_tables import DAY0, events, rows_of
 
 from lakehouse.settings import load_settings
 from lakehouse.upkeep.retention import apply_retention, time_column

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from conftest import events
+from upkeep_tables import events
 
 from lakehouse.upkeep.compaction import compact_table
 from lakehouse.upkeep.health import table_health

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from conftest import events
+from upkeep_tables import events
 
 from lakehouse.definitions import build_definitions
 from lakehouse.upkeep.jobs import UPKEEP_JOBS

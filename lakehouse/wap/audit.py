@@ -1,0 +1,188 @@
+"""The audit: validate what an audit branch would make current, then publish it or hold it back.
+
+The branch head is the write's append snapshot; the files it added are the batch, every other
+file of the snapshot (within the partition window) is the rest of the table. Both are validated
+together, so a key the batch duplicates is caught. Then, by the asset's policy (``policy.py``):
+
+- clean: ``main`` fast-forwards to the branch head and the branch is dropped;
+- some bad rows, allowed: they go to quarantine and the write is re-applied on the branch with
+  the good rows only, then audited again;
+- otherwise: every batch row goes to quarantine (the bad ones with their reasons), ``main`` stays
+  where it was, and the branch is kept for inspection until upkeep removes it.
+
+If ``main`` moved between the write and the publish (another writer), the write is re-applied on
+the new head and audited again: that writer's commit is kept, and what is published is what was
+validated. After ``MAX_ATTEMPTS`` the batch goes to quarantine as ``publish_conflict``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+from pyiceberg.io.pyarrow import ArrowScan
+from pyiceberg.table import Table
+from pyiceberg.table.snapshots import Snapshot
+
+from lakehouse.iceberg.branches import MainMovedError, added_files, branch_head, fast_forward
+from lakehouse.iceberg.commits import retry_on_conflict, summary_properties
+from lakehouse.iceberg.writes import REQUEST_PROPERTY, WriteRequest, write
+from lakehouse.quality import QualityReport, RowValidation
+from lakehouse.wap.policy import BATCH, decide
+from lakehouse.wap.quarantine import quarantine_rows
+from lakehouse.wap.target import AuditTarget
+
+MAX_ATTEMPTS = 4
+PUBLISH_CONFLICT = "publish_conflict"
+Validator = Callable[[pa.Table], RowValidation]
+
+
+@dataclass(frozen=True)
+class AuditState:
+    """The rows an audit sees: ``rest`` (already on main) then ``batch`` (what the write added)."""
+
+    table: Table
+    snapshot: Snapshot | None
+    rest: pa.Table
+    batch: pa.Table
+    request_json: str | None
+
+    @property
+    def rows(self) -> pa.Table:
+        return pa.concat_tables([self.rest, self.batch], promote_options="permissive")
+
+
+@dataclass
+class AuditOutcome:
+    passed: bool
+    published: bool
+    report: QualityReport
+    branch: str | None
+    audited_snapshot_id: int | None
+    main_snapshot_id: int | None
+    reason: str = ""
+    quarantined_rows: int = 0
+    quarantine_batches: list[str] = field(default_factory=list)
+    attempts: int = 0
+
+
+def load_state(target: AuditTarget) -> AuditState:
+    table = target.catalog.load_table(target.identifier)
+    head = branch_head(table, target.branch) if target.branch else table.current_snapshot()
+    if target.branch and head is None:
+        raise LookupError(f"{target.name}: audit branch {target.branch!r} is missing")
+    schema = table.schema()
+    scan = ArrowScan(table.metadata, table.io, schema, target.row_filter)
+    if head is None:
+        empty = scan.to_table([])
+        return AuditState(table, None, empty, empty, None)
+    request_json = summary_properties(head).get(REQUEST_PROPERTY) if target.branch else None
+    batch_files = added_files(table, head) if request_json else set()
+    tasks = list(
+        table.scan(row_filter=target.row_filter, snapshot_id=head.snapshot_id).plan_files()
+    )
+    rest = scan.to_table([t for t in tasks if t.file.file_path not in batch_files])
+    batch = scan.to_table([t for t in tasks if t.file.file_path in batch_files])
+    return AuditState(table, head, rest, batch, request_json)
+
+
+def _main_id(target: AuditTarget) -> int | None:
+    main = target.catalog.load_table(target.identifier).current_snapshot()
+    return main.snapshot_id if main else None
+
+
+def restage(target: AuditTarget, state: AuditState, rows: pa.Table) -> None:
+    """Re-apply the branch's write with ``rows``, from main's current head."""
+    assert target.branch is not None and state.request_json is not None
+    request = WriteRequest.from_json(state.request_json, branch=target.branch)
+    write(target.catalog, rows, request, commit_timeout_seconds=target.commit_timeout_seconds)
+
+
+def publish(target: AuditTarget) -> Snapshot:
+    """Fast-forward main to the branch (retrying catalog conflicts; main moving is not one)."""
+    assert target.branch is not None
+    branch = target.branch
+    _, head = retry_on_conflict(
+        target.catalog,
+        target.identifier,
+        lambda table: fast_forward(table, branch),
+        timeout_seconds=target.commit_timeout_seconds,
+    )
+    return head
+
+
+def _quarantine(
+    target: AuditTarget, state: AuditState, reasons: dict[int, list[tuple[str, str]]]
+) -> str:
+    positions = sorted(reasons)
+    return quarantine_rows(
+        target.catalog,
+        target.identifier,
+        state.batch.take(positions),
+        [reasons[p] for p in positions],
+        run_id=target.run_id,
+        branch=target.branch,
+        snapshot_id=state.snapshot.snapshot_id if state.snapshot else None,
+        request_json=state.request_json,
+        commit_timeout_seconds=target.commit_timeout_seconds,
+    )
+
+
+def run_audit(target: AuditTarget, validate: Validator) -> AuditOutcome:
+    """Audit the target's branch and publish it or hold it back (see the module docstring)."""
+    if target.branch is None:  # nothing staged: report on main, change nothing
+        state = load_state(target)
+        report = validate(state.rows).report
+        main = state.snapshot.snapshot_id if state.snapshot else None
+        return AuditOutcome(report.passed, False, report, None, main, main, report.summary())
+    first: QualityReport | None = None
+    outcome = AuditOutcome(False, False, QualityReport(0, []), target.branch, None, None)
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        outcome.attempts = attempt
+        state = load_state(target)
+        outcome.audited_snapshot_id = state.snapshot.snapshot_id if state.snapshot else None
+        validation = validate(state.rows)
+        first = first or validation.report
+        outcome.report = first
+        decision = decide(
+            batch_rows=state.batch.num_rows,
+            rest_rows=state.rest.num_rows,
+            by_row=validation.by_row,
+            table_level=[(f.column, f.check) for f in validation.table_level],
+            policy=target.policy,
+            summary=validation.report.summary(),
+        )
+        if decision.quarantine:
+            outcome.quarantine_batches.append(_quarantine(target, state, decision.quarantine))
+            outcome.quarantined_rows += len(decision.quarantine)
+        if not decision.publish:
+            outcome.reason = f"main not changed: {decision.reason}"
+            outcome.main_snapshot_id = _main_id(target)
+            return outcome
+        if decision.quarantine:  # publish the good rows: re-apply the write without the bad
+            good = sorted(set(range(state.batch.num_rows)) - set(decision.quarantine))
+            restage(target, state, state.batch.take(good))
+            outcome.reason = decision.reason
+            continue
+        try:
+            head = publish(target)
+        except MainMovedError as moved:
+            outcome.reason = str(moved)
+            restage(target, state, state.batch)
+            continue
+        outcome.passed = outcome.published = True
+        outcome.audited_snapshot_id = outcome.main_snapshot_id = head.snapshot_id
+        outcome.reason = outcome.reason or validation.report.summary()
+        return outcome
+    state = load_state(target)
+    reasons = {row: [(BATCH, PUBLISH_CONFLICT)] for row in range(state.batch.num_rows)}
+    if reasons:
+        outcome.quarantine_batches.append(_quarantine(target, state, reasons))
+        outcome.quarantined_rows += len(reasons)
+    outcome.reason = (
+        f"main not changed: {target.name} could not publish branch {target.branch!r} in "
+        f"{MAX_ATTEMPTS} attempts ({outcome.reason}); its rows are in quarantine"
+    )
+    outcome.main_snapshot_id = _main_id(target)
+    return outcome

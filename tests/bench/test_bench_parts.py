@@ -1,0 +1,89 @@
+"""The end-to-end benches' parts, fast: a real run takes minutes (Spark start, dbt), so these
+keep the scripts from rotting without running the graph: their data passes the contracts and
+lands through the IO manager, memory is measured across a process tree, scans are counted."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+sys.path.insert(0, str(BENCH))
+
+import e2e  # noqa: E402
+import incremental  # noqa: E402
+import synthetic  # noqa: E402
+from process_memory import run_measured  # noqa: E402
+
+from lakehouse.iceberg import IcebergIOManager  # noqa: E402
+from lakehouse.quality import validate_table  # noqa: E402
+from lakehouse.raw.schemas import SCHEMAS  # noqa: E402
+
+NOW = dt.datetime(2024, 6, 30, tzinfo=dt.UTC)
+
+
+def _batches() -> dict[str, object]:
+    start = NOW - dt.timedelta(days=3)
+    return {
+        "users": synthetic.users(50, before=NOW),
+        "products": synthetic.products(before=NOW),
+        "purchases": synthetic.purchases(200, start=start, end=NOW, users=50),
+    }
+
+
+def test_synthetic_raw_tables_pass_the_raw_contracts() -> None:
+    for stream, table in _batches().items():
+        report = validate_table(SCHEMAS[stream], table)
+        assert report.passed, f"{stream}: {report.summary()}"
+
+
+def test_synthetic_raw_lands_through_the_io_manager_and_scans_are_counted(tmp_path) -> None:
+    environ = {"LAKEHOUSE_HOME": str(tmp_path)}
+    asset = synthetic.build_synthetic_raw_asset(_batches())
+    result = dg.materialize(
+        [asset], resources={"io_manager": IcebergIOManager(environment=environ)}
+    )
+    assert result.success
+    catalog = incremental.build_catalog(incremental.load_settings(environ))
+    with incremental.counting_scans() as scans:
+        assert catalog.load_table("raw.faker_purchases").scan().to_arrow().num_rows == 200
+    assert scans["raw.faker_purchases"] == (1, 200)
+
+
+def test_process_tree_memory_includes_grandchildren(tmp_path) -> None:
+    grandchild = "b = bytearray(150 * 1024 * 1024); import time; time.sleep(1.0)"
+    child = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {grandchild!r}])"
+    measured = run_measured([sys.executable, "-c", child], log=tmp_path / "log")
+    assert measured.returncode == 0
+    assert measured.peak_tree_bytes > 150 * 1024 * 1024
+
+
+def test_e2e_report_prints_growth(capsys: pytest.CaptureFixture[str]) -> None:
+    row = {
+        "job_seconds": 2.0,
+        "process_seconds": 3.0,
+        "peak_tree_mb": 100.0,
+        "peak_process_mb": 50.0,
+    }
+    results = {
+        10: {layer: dict(row) for layer in e2e.LAYERS},
+        100: {layer: {key: value * 4 for key, value in row.items()} for layer in e2e.LAYERS},
+    }
+    e2e.report(results, "synthetic", 30)
+    out = capsys.readouterr().out
+    assert "growth 10 -> 100 (10x the purchases)" in out
+    assert "4.00x" in out
+
+
+@pytest.mark.parametrize("script", ["e2e.py", "incremental.py"])
+def test_bench_scripts_parse_their_arguments(script: str) -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCH / script), "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "--reps" in done.stdout

@@ -1,0 +1,63 @@
+"""Every key our Helm values set exists in the chart they are for (fixtures from the charts)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from chart_keys import FIXTURES, chart_keys, unknown_keys
+from deploy_checks import DEPLOY, ENVIRONMENTS, load_documents
+
+HELM = DEPLOY / "helm"
+CHARTS = {  # chart name in the ArgoCD Application -> (fixture, values file)
+    "dagster": ("dagster", "dagster-values.yaml"),
+    "trino": ("trino", "trino-values.yaml"),
+    "oauth2-proxy": ("oauth2-proxy", "oauth2-proxy-values.yaml"),
+    "airbyte": ("airbyte", "airbyte-values.yaml"),
+}
+
+
+@pytest.mark.parametrize("chart", sorted(CHARTS))
+def test_values_files_use_only_chart_keys(chart):
+    fixture, values_file = CHARTS[chart]
+    values = yaml.safe_load((HELM / values_file).read_text())
+    assert unknown_keys(values, chart_keys(fixture)) == []
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_argocd_value_overrides_use_only_chart_keys(env):
+    seen = set()
+    for doc in load_documents(DEPLOY / "argocd" / f"{env}.yaml"):
+        for source in doc.get("spec", {}).get("sources", []):
+            if source.get("chart") in CHARTS:
+                seen.add(source["chart"])
+                overrides = source["helm"].get("valuesObject", {})
+                fixture = CHARTS[source["chart"]][0]
+                assert unknown_keys(overrides, chart_keys(fixture)) == [], source["chart"]
+    assert seen == set(CHARTS)
+
+
+def test_fixtures_name_their_chart_version_and_source():
+    for fixture, _ in CHARTS.values():
+        data = json.loads((FIXTURES / f"{fixture}-values-keys.json").read_text())
+        assert data["version"] and data["source"] and data["keys"]
+
+
+def test_the_known_wrong_names_are_caught():
+    """The names this check found in our values (fixed since) fail it."""
+    assert unknown_keys(
+        {"metrics": {"servicemonitor": {"enabled": True}}}, chart_keys("oauth2-proxy")
+    ) == ["metrics.servicemonitor"]
+    assert unknown_keys(
+        {"global": {"database": {"database": "airbyte"}}}, chart_keys("airbyte")
+    ) == ["global.database.database"]
+    deployments = {"deployments": [{"name": "lakehouse", "replicaCount": 2}]}
+    assert unknown_keys({"dagster-user-deployments": deployments}, chart_keys("dagster")) == [
+        "dagster-user-deployments.deployments[0].replicaCount"
+    ]
+
+
+def test_free_form_maps_accept_any_key():
+    assert unknown_keys({"extraArgs": {"any-flag": "x"}}, chart_keys("oauth2-proxy")) == []
+    assert unknown_keys({"catalogs": {"anything": "connector.name=x"}}, chart_keys("trino")) == []

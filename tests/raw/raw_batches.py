@@ -1,0 +1,30 @@
+"""Hand-made raw batches in the streams' own schemas, for the contract and WAP tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow as pa
+
+from lakehouse.raw.streams import STREAMS_BY_NAME
+
+T0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+
+
+def products(ids: list[int], prices: list[float | None]) -> pa.Table:
+    """A raw products batch; a negative or null price, or a repeated id, breaks the contract."""
+    n = len(ids)
+    return pa.table(
+        {
+            "id": ids,
+            "make": ["Audi"] * n,
+            "model": ["A4"] * n,
+            "year": [2010] * n,
+            "price": prices,
+            "created_at": [T0] * n,
+            "updated_at": [T0] * n,
+            "_airbyte_raw_id": [f"r{i}" for i in ids],
+            "_airbyte_extracted_at": [T0] * n,
+        },
+        schema=STREAMS_BY_NAME["products"].schema,
+    )
