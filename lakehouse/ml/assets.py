@@ -11,6 +11,7 @@ import datetime as dt
 
 import dagster as dg
 import pandas as pd
+import pyarrow as pa
 from pydantic import Field
 
 from lakehouse.ml import features
@@ -22,6 +23,7 @@ from lakehouse.ml.tables import (
     OWNERS,
     TAGS,
     metadata,
+    to_table,
 )
 from lakehouse.quality import build_pandera_check
 
@@ -77,13 +79,13 @@ def customer_features(
     customers: pd.DataFrame,
     purchases: pd.DataFrame,
     values: pd.DataFrame,
-) -> pd.DataFrame:
+) -> pa.Table:
     reference = config.reference()
     frame = features.with_value_segment(
         features.customer_features(customers, purchases, reference), values
     )
     context.add_output_metadata({"as_of": reference.isoformat(), "dagster/row_count": len(frame)})
-    return frame
+    return to_table(CUSTOMER_FEATURES, frame)
 
 
 @dg.asset(
@@ -104,7 +106,7 @@ def churn_training_set(
     config: MlConfig,
     customers: pd.DataFrame,
     purchases: pd.DataFrame,
-) -> pd.DataFrame:
+) -> pa.Table:
     frame = features.churn_training_set(
         customers, purchases, config.reference(), config.churn_horizon_days
     )
@@ -114,7 +116,7 @@ def churn_training_set(
             "churn_rate": float(frame["churned"].mean()) if len(frame) else 0.0,
         }
     )
-    return frame
+    return to_table(CHURN_TRAINING_SET, frame)
 
 
 def _features_schema():  # a loader: pandera stays out of load-time imports

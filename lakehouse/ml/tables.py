@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import dagster as dg
+import pyarrow as pa
 
 NAMESPACE = "ml"
 GROUP = "ml"
@@ -38,6 +39,27 @@ _EXTRA_COLUMNS = {
         ("horizon_days", "long", "Length of the label window in days."),
     ),
 }
+
+
+_ARROW_TYPES = {
+    "long": pa.int64(),
+    "double": pa.float64(),
+    "string": pa.string(),
+    "date": pa.date32(),
+    "boolean": pa.bool_(),
+}
+
+
+def arrow_schema(key: dg.AssetKey) -> pa.Schema:
+    """The declared columns as Arrow types: an empty frame has no values to infer them from
+    (pandas gives its date columns no type, and Iceberg refuses a null-typed column)."""
+    columns = (*_FEATURE_COLUMNS, *_EXTRA_COLUMNS[key])
+    return pa.schema([(name, _ARROW_TYPES[kind]) for name, kind, _ in columns])
+
+
+def to_table(key: dg.AssetKey, frame: Any) -> pa.Table:
+    """``frame`` (pandas) in the table's declared column order and types."""
+    return pa.Table.from_pandas(frame, schema=arrow_schema(key), preserve_index=False)
 
 
 def column_schema(key: dg.AssetKey) -> dg.TableSchema:

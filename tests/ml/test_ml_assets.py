@@ -101,3 +101,18 @@ def test_the_blocking_contract_fails_on_a_broken_feature_table(environment):
     (check,) = result.get_asset_check_evaluations()
     assert not check.passed
     assert "user_id" in (check.metadata["summary"].value or "")
+
+
+def test_an_empty_training_set_is_written_with_its_declared_types(environment):
+    """A young lakehouse has no purchase older than the horizon: zero rows, still a table."""
+    result = _materialize(environment, reference_date="2024-03-01", churn_horizon_days=3650)
+
+    assert result.success
+    table = build_catalog(load_settings(environment)).load_table(("ml", "churn_training_set"))
+    assert len(table.scan().to_arrow()) == 0
+    types = {field.name: str(field.field_type) for field in table.schema().fields}
+    assert (types["as_of"], types["reference_date"], types["churned"]) == (
+        "date",
+        "date",
+        "boolean",
+    )
