@@ -20,7 +20,7 @@ BEGIN = "<!-- settings-table: begin (python -m lakehouse.settings_table --write 
 END = "<!-- settings-table: end -->"
 
 
-def _default(name: str, field: FieldInfo) -> str:
+def _default(field: FieldInfo) -> str:
     if field.annotation is SecretStr or "SecretStr" in str(field.annotation):
         return "secret: environment / Kubernetes Secret only"
     value: Any = field.get_default(call_default_factory=True)
@@ -34,7 +34,7 @@ def markdown() -> str:
     rows = ["| variable | default | meaning |", "|---|---|---|"]
     for name, field in Settings.model_fields.items():
         description = (field.description or "").replace("|", "\\|")
-        rows.append(f"| `{PREFIX}{name.upper()}` | {_default(name, field)} | {description} |")
+        rows.append(f"| `{PREFIX}{name.upper()}` | {_default(field)} | {description} |")
     return "\n".join(rows)
 
 

@@ -51,6 +51,15 @@ def pg_catalog_uri() -> Iterator[str]:
         admin.close()
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_environment(request: pytest.FixtureRequest, tmp_path) -> dict[str, str]:
+    """LAKEHOUSE_* settings of a fresh SQLite or PostgreSQL catalog under tmp_path."""
+    environment = {"LAKEHOUSE_HOME": str(tmp_path)}
+    if request.param == "postgres":
+        environment["LAKEHOUSE_CATALOG_URI"] = request.getfixturevalue("pg_catalog_uri")
+    return environment
+
+
 # --- Spark (staging) ------------------------------------------------------------------------
 # Owned by the staging layer (tests/spark/, tests/staging/). A Spark session takes 16-26 s to
 # start, so the whole test run shares one local session; the staging resource reuses it.

@@ -12,13 +12,10 @@ from pyiceberg.catalog import Catalog
 from lakehouse.iceberg import IcebergIOManager
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def environment(request: pytest.FixtureRequest, tmp_path) -> dict[str, str]:
-    """LAKEHOUSE_* settings for a fresh catalog and warehouse under tmp_path."""
-    environment = {"LAKEHOUSE_HOME": str(tmp_path)}
-    if request.param == "postgres":
-        environment["LAKEHOUSE_CATALOG_URI"] = request.getfixturevalue("pg_catalog_uri")
-    return environment
+@pytest.fixture
+def environment(any_environment: dict[str, str]) -> dict[str, str]:
+    """LAKEHOUSE_* settings for a fresh catalog and warehouse (SQLite, then PostgreSQL)."""
+    return any_environment
 
 
 @pytest.fixture

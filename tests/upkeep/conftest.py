@@ -17,15 +17,6 @@ from lakehouse.upkeep.storage import Storage
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "deploy"))
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def any_environment(request: pytest.FixtureRequest, tmp_path) -> dict[str, str]:
-    """LAKEHOUSE_* settings of a fresh SQLite or PostgreSQL catalog under tmp_path."""
-    environment = {"LAKEHOUSE_HOME": str(tmp_path)}
-    if request.param == "postgres":
-        environment["LAKEHOUSE_CATALOG_URI"] = request.getfixturevalue("pg_catalog_uri")
-    return environment
-
-
 @pytest.fixture
 def environment(tmp_path) -> dict[str, str]:
     """The same embedded settings as the ``settings``/``catalog`` fixtures, as variables."""
