@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 import urllib.parse
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -66,10 +67,18 @@ def test_asset_graph_shows_every_layer(page, webserver, definitions, screenshot)
     page.goto(f"{webserver.url}/asset-groups~{urllib.parse.quote(selection)}")
 
     # Collapsed, each group is one node: its name and "N assets".
+    # The graph lays out more than once while it loads (a CI run read one node between two
+    # layouts), so read the counts until they settle on the expected ones or time runs out.
     counts = page.get_by_text(re.compile(r"^\d+ assets?\b"))
     counts.nth(len(sizes) - 1).wait_for()
-    shown = Counter(int(text.split()[0]) for text in counts.all_inner_texts())
-    assert shown == Counter(sizes.values())
+    expected, shown = Counter(sizes.values()), Counter()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        shown = Counter(int(text.split()[0]) for text in counts.all_inner_texts())
+        if shown == expected:
+            break
+        page.wait_for_timeout(500)
+    assert shown == expected
     for group in sizes:
         assert page.get_by_text(group, exact=True).count() >= 2, group  # sidebar and graph node
     page.get_by_text("fetching statuses").first.wait_for(state="detached")
@@ -103,8 +112,6 @@ RUNS = '{ runsOrError(filter: {pipelineName: "%s"}) { ... on Runs { results { ru
 
 def test_an_upkeep_job_runs_from_the_ui(page, webserver, screenshot) -> None:
     """The job page's Materialize button launches the run, as an operator would."""
-    import time
-
     assert not webserver.graphql(RUNS % UPKEEP_JOB)["runsOrError"]["results"]
     page.goto(f"{webserver.url}/locations/lakehouse/jobs/{UPKEEP_JOB}")
     page.locator("button", has_text=re.compile(r"^\s*Materialize\s*$")).first.click()
