@@ -3,7 +3,8 @@
 A table is PII when its properties say ``lakehouse.pii=true``; ``lakehouse.subject-column``
 names the column holding the subject's id. Deleting rows only adds a snapshot: the old files
 still hold them. So, per table: delete the rows on every branch, append an empty marker
-snapshot (its manifests no longer carry the deleted entries and their column bounds), untag
+snapshot to each branch deleted from (its manifests no longer carry the deleted entries and
+their column bounds), untag
 and expire every snapshot that still reaches a file holding the subject and the delete's own
 snapshots, and delete the files they alone reached. An audit row (subject as a sha256, never
 in clear) goes to ``governance.erasure_audit``.
@@ -25,6 +26,7 @@ from pyiceberg.expressions.visitors import _InclusiveMetricsEvaluator
 from pyiceberg.io.pyarrow import ArrowScan
 from pyiceberg.manifest import DataFile
 from pyiceberg.table import FileScanTask, Table
+from pyiceberg.table.refs import MAIN_BRANCH
 from pyiceberg.types import IntegerType, LongType
 
 from lakehouse.iceberg.commits import CommitPlan, commit, retry_on_conflict, summary_properties
@@ -130,10 +132,12 @@ def erase_from_table(
     history, holders = _holders(table, predicate)
     if not holders:
         return result
+    touched = {MAIN_BRANCH}  # main always gets the marker: its snapshots carry the request id
     for branch, head in sorted(history.branches.items()):
         rows = table.scan(row_filter=predicate, snapshot_id=head).count()
         if rows:
             result.rows_deleted += rows
+            touched.add(branch)
 
             def delete(current: Table, branch: str = branch) -> None:
                 with warnings.catch_warnings():
@@ -141,8 +145,12 @@ def erase_from_table(
                     current.delete(predicate, snapshot_properties=properties, branch=branch)
 
             retry_on_conflict(catalog, identifier, delete, timeout_seconds=timeout_seconds)
-    marker = CommitPlan(data_files=(), snapshot_properties=properties)
-    table, _ = commit(catalog, identifier, marker, timeout_seconds=timeout_seconds)
+    # The delete's manifests keep each removed file's entry (DELETED) with its column bounds,
+    # which name the subject when a file held only their rows; an empty append on each branch
+    # drops those manifests from its head, and expiry below then deletes them.
+    for branch in sorted(touched):
+        marker = CommitPlan(data_files=(), snapshot_properties=properties, branch=branch)
+        table, _ = commit(catalog, identifier, marker, timeout_seconds=timeout_seconds)
 
     history = load_history(table)
     heads = set(history.branches.values())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
@@ -110,3 +111,47 @@ def test_quarantined_rows_of_a_pii_table_are_erased_too(catalog, settings, appen
     rules = rules_for(settings, quarantine)
     assert rules.retention == rules_for(settings, ("raw", "faker_users")).retention
     assert rules.time_column == AT
+
+
+def _bounds_naming(table, column: str, value: int) -> list[str]:
+    """Manifest entries on disk (any status, any manifest the table still lists) whose column
+    bounds are exactly ``value``: a file holding only the subject's rows leaves its id there."""
+    from pyiceberg.conversions import from_bytes
+
+    from lakehouse.upkeep.manifests import read_entries
+
+    field = table.schema().find_field(column)
+    found = []
+    for snapshot in table.metadata.snapshots:
+        for manifest in snapshot.manifests(table.io):
+            for entry in read_entries(manifest, table.io, discard_deleted=False):
+                stats = entry.data_file
+                for bounds in (stats.lower_bounds or {}, stats.upper_bounds or {}):
+                    raw = bounds.get(field.field_id)
+                    if raw is not None and from_bytes(field.field_type, raw) == value:
+                        found.append(f"{manifest.manifest_path}: {entry.status.name}")
+    return found
+
+
+def test_a_subject_on_another_branch_leaves_no_trace_in_its_manifests(catalog, append):
+    """An audit branch holding a file of only the subject's rows: its delete's manifests keep
+    the removed file's entry, with the subject's id as both bounds, unless they are rewritten."""
+    from lakehouse.iceberg import WriteRequest, write
+
+    identifier = ("raw", "faker_users")
+    append(events(0, 10), identifier)  # main: ids 0..9
+    only_subject = events(SUBJECT, 1).set_column(0, "id", pa.array([SUBJECT], pa.int64()))
+    write(catalog, only_subject, WriteRequest(identifier, mode="append", branch="audit-run"))
+    table = catalog.load_table(identifier)
+    assert table.snapshot_by_name("audit-run") is not None
+    assert _bounds_naming(table, "id", SUBJECT)  # the branch's own file: [3, 3]
+
+    report = erase_subject(catalog, str(SUBJECT), "dpo@example.org")
+
+    table = catalog.load_table(identifier)
+    # The branch started at main's head: main's row of the subject, and its own file.
+    assert report.tables["raw.faker_users"].rows_deleted == 1 + 2
+    for ref in ("main", "audit-run"):
+        rows = table.scan(snapshot_id=table.snapshot_by_name(ref).snapshot_id).to_arrow()
+        assert not pc.any(pc.equal(rows["id"], SUBJECT)).as_py(), ref
+    assert _bounds_naming(table, "id", SUBJECT) == []
