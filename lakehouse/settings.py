@@ -94,7 +94,9 @@ class Settings(BaseModel):
     trino_host: str = Field(
         "trino.data-platform-processing.svc.cluster.local", description="Trino coordinator host"
     )
-    trino_port: int = Field(8080, ge=1, le=65535, description="Trino coordinator port")
+    trino_port: int = Field(
+        8443, ge=1, le=65535, description="Trino coordinator HTTPS port (OAuth2 needs HTTPS)"
+    )
     trino_user: str = Field("lakehouse-pipelines", description="Trino user dbt runs as")
     trino_jwt_token: SecretStr | None = Field(
         None, description="OAuth2 access token (JWT) dbt presents to Trino"
@@ -157,7 +159,9 @@ class Settings(BaseModel):
         True, description="verify TLS certificates of Trino and the token endpoint"
     )
     upkeep_trino_ca_bundle: Path | None = Field(
-        None, description="CA bundle (PEM) trusted for Trino and the token endpoint"
+        None,
+        description="CA bundle (PEM) trusted for Trino and the token endpoint; dbt's trino "
+        "target uses it too (`cert` in dbt/profiles.yml)",
     )
     upkeep_snapshot_max_age_days: float = Field(
         7.0, ge=0, description="snapshots younger than this are kept by expiry"

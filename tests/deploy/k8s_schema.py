@@ -92,6 +92,15 @@ CUSTOM_RESOURCES: dict[str, tuple[str, list[tuple[str, Check, str]]]] = {
             ("spec.template.includedNamespaces", _nonempty_list, "a non-empty list"),
         ],
     ),
+    "Certificate": (
+        "cert-manager.io/v1",
+        [
+            ("spec.secretName", _is(str), "the Secret cert-manager writes"),
+            ("spec.issuerRef.name", _is(str), "an issuer"),
+            ("spec.issuerRef.kind", _one_of("Issuer", "ClusterIssuer"), "Issuer|ClusterIssuer"),
+            ("spec.dnsNames", _nonempty_list, "a non-empty list"),
+        ],
+    ),
     "Application": (
         "argoproj.io/v1alpha1",
         [
@@ -133,6 +142,12 @@ def _custom_problems(doc: Doc) -> list[str]:
                 problems.append(f"spec.endpoints[{i}] needs a port")
     if kind == "PrometheusRule":
         problems += _rule_problems(_get(doc, "spec.groups") or [])
+    if kind == "Certificate":
+        problems += [
+            f"spec.additionalOutputFormats: unknown type {f.get('type')!r}"
+            for f in _get(doc, "spec.additionalOutputFormats") or []
+            if f.get("type") not in ("CombinedPEM", "DER")
+        ]
     if kind == "Application":
         sources = _get(doc, "spec.sources") or [_get(doc, "spec.source")]
         if not (_get(doc, "spec.destination.server") or _get(doc, "spec.destination.name")):

@@ -52,6 +52,11 @@ def test_the_known_wrong_names_are_caught():
     assert unknown_keys(
         {"global": {"database": {"database": "airbyte"}}}, chart_keys("airbyte")
     ) == ["global.database.database"]
+    # The bundled database and MinIO stay off only under their exact switch names.
+    assert unknown_keys(
+        {"postgresql": {"enable": False}, "minio": {"enabled": False, "endpoint": "x"}},
+        chart_keys("airbyte"),
+    ) == ["postgresql.enable", "minio.endpoint"]
     deployments = {"deployments": [{"name": "lakehouse", "replicaCount": 2}]}
     assert unknown_keys({"dagster-user-deployments": deployments}, chart_keys("dagster")) == [
         "dagster-user-deployments.deployments[0].replicaCount"

@@ -50,3 +50,24 @@ def test_the_runtime_image_can_load_the_s3_compute_log_manager():
         pytest.xfail(
             "dagster-aws==0.29.27 is not yet a runtime dependency (pyproject is the lead's)"
         )
+
+
+def test_airbyte_runs_on_the_platform_database_and_minio():
+    """Chart V2: the bundled PostgreSQL and MinIO off, secrets by name and key only."""
+    values = yaml.safe_load((HELM / "airbyte-values.yaml").read_text())
+    assert values["postgresql"]["enabled"] is False and values["minio"]["enabled"] is False
+    database = values["global"]["database"]
+    assert database["type"] == "external"
+    assert database["host"] == "postgresql.data-platform-storage.svc.cluster.local"
+    assert (database["secretName"], database["userSecretKey"], database["passwordSecretKey"]) == (
+        "airbyte-database",
+        "DATABASE_USER",
+        "DATABASE_PASSWORD",
+    )
+    assert "password" not in database and "user" not in database
+    storage = values["global"]["storage"]
+    assert storage["type"] == "minio" and storage["secretName"] == "airbyte-storage"
+    assert (
+        storage["minio"]["endpoint"] == "http://minio.data-platform-storage.svc.cluster.local:9000"
+    )
+    assert "accessKeyId" not in storage["minio"] and "secretAccessKey" not in storage["minio"]
