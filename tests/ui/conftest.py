@@ -34,6 +34,15 @@ CHROMIUM_ARGS = [
 # The code location imports dagster-dbt, pyiceberg and the raw layer: about a minute on a loaded
 # 2-core machine before the webserver serves its assets.
 STARTUP_TIMEOUT_SECONDS = 300
+# Recognisable fake credentials in the webserver's settings (test_asset_graph_ui searches the
+# rendered pages and the GraphQL answers for them).
+PLANTED_SECRETS = {
+    "LAKEHOUSE_S3_ACCESS_KEY_ID": "FAKEAKIDuipage0001",
+    "LAKEHOUSE_S3_SECRET_ACCESS_KEY": "fake-s3-secret-uipage-0002",  # pragma: allowlist secret
+    "LAKEHOUSE_CATALOG_CLIENT_SECRET": "fake-oauth-secret-uipage-0003",  # pragma: allowlist secret
+    "LAKEHOUSE_AIRBYTE_CLIENT_SECRET": "fake-airbyte-secret-uipage-0004",  # pragma: allowlist secret
+    "LAKEHOUSE_TRINO_JWT_TOKEN": "fake.jwt.uipage-0005",  # pragma: allowlist secret
+}
 STOP_TIMEOUT_SECONDS = 30
 LOCATION_QUERY = """
 { workspaceOrError { __typename ... on Workspace { locationEntries {
@@ -161,6 +170,7 @@ def webserver(dbt_manifest: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     env = {key: value for key, value in os.environ.items() if not key.startswith("LAKEHOUSE_")}
     env |= {"LAKEHOUSE_HOME": str(root / "lakehouse"), "DAGSTER_HOME": str(dagster_home)}
+    env |= PLANTED_SECRETS  # the embedded runtime does not use them; no page may show them
     port = _free_port()
     log = root / "dagster-dev.log"
     # An INT ignored by our caller (pytest started from a non-interactive shell) would be inherited
@@ -186,6 +196,11 @@ def webserver(dbt_manifest: Path, tmp_path_factory: pytest.TempPathFactory) -> I
         yield server
     finally:
         _stop(process)
+
+
+@pytest.fixture(scope="module")
+def planted_secrets() -> dict[str, str]:
+    return dict(PLANTED_SECRETS)
 
 
 @pytest.fixture(scope="module")

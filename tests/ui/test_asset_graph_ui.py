@@ -125,3 +125,52 @@ def test_an_upkeep_job_runs_from_the_ui(page, webserver, screenshot) -> None:
     page.goto(f"{webserver.url}/runs/{runs[0]['runId']}")
     page.get_by_text("RUN_SUCCESS").first.wait_for()
     screenshot(page, "upkeep-run")
+
+
+RESOURCES = """{ repositoriesOrError { ... on RepositoryConnection { nodes {
+    allTopLevelResourceDetails { name configuredValues { key value type } } } } } }"""
+LATEST_RUN = "{ runsOrError(limit: 1) { ... on Runs { results { runId } } } }"
+
+
+def test_planted_credentials_appear_on_no_page(
+    page, webserver, planted_secrets, screenshot
+) -> None:
+    """The fake credentials in the webserver's settings are in no page Chromium renders and in
+    no answer the UI fetched: resources (their configured values), assets, jobs, runs."""
+    responses: list[Any] = []
+    page.on("response", lambda response: responses.append(response))
+    resources = webserver.graphql(RESOURCES)["repositoriesOrError"]["nodes"][0]
+    names = [resource["name"] for resource in resources["allTopLevelResourceDetails"]]
+    assert {"io_manager", "upkeep", "dbt"} <= set(names), names
+    runs = webserver.graphql(LATEST_RUN)["runsOrError"]["results"]
+    paths = [
+        "/asset-groups",
+        f"/assets/{ASSET}",
+        f"/locations/lakehouse/jobs/{UPKEEP_JOB}",
+        "/locations/lakehouse/resources",
+        *(f"/locations/lakehouse/resources/{name}" for name in names),
+        "/runs",
+        *(f"/runs/{run['runId']}" for run in runs),
+    ]
+    rendered, answers = [str(resources)], []
+    for path in paths:
+        page.goto(f"{webserver.url}{path}")
+        page.wait_for_load_state("networkidle")
+        rendered.append(page.content())
+        answers += [_body(response) for response in responses]  # read before the next page
+        responses.clear()
+    page.goto(f"{webserver.url}/locations/lakehouse/resources/upkeep")
+    page.get_by_text("upkeep", exact=True).first.wait_for()  # the resource page did render
+    screenshot(page, "resource-page")
+
+    texts = rendered + answers
+    leaks = {name for name, value in planted_secrets.items() for text in texts if value in text}
+    assert not leaks, f"planted credentials shown by the UI: {sorted(leaks)}"
+    assert any("configuredValues" in answer for answer in answers)  # the UI asked for them
+
+
+def _body(response: Any) -> str:
+    try:
+        return response.text()
+    except Exception:  # a redirect, or a body the browser no longer holds
+        return ""
