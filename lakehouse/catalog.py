@@ -7,9 +7,10 @@ from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
 import dagster as dg
+from pydantic import Field
 from pyiceberg.catalog import Catalog, load_catalog
 
-from lakehouse.settings import NAMESPACES, Settings, get_settings
+from lakehouse.settings import NAMESPACES, Settings, get_settings, settings_for
 
 
 def catalog_properties(settings: Settings) -> dict[str, str]:
@@ -131,10 +132,15 @@ def get_catalog(settings: Settings | None = None) -> Catalog:
 
 
 class IcebergCatalogResource(dg.ConfigurableResource):
-    """Dagster resource giving assets and upkeep jobs the configured catalog."""
+    """Dagster resource giving assets the configured catalog (the IO manager's, by default)."""
+
+    environment: dict[str, str] = Field(
+        default={},
+        description="LAKEHOUSE_* variables to use instead of the process environment (tests)",
+    )
 
     def get_catalog(self) -> Catalog:
-        return _cached_catalog(get_settings())
+        return _cached_catalog(settings_for(self.environment))
 
     def load_table(self, identifier: str | tuple[str, ...]) -> Any:
         return self.get_catalog().load_table(identifier)

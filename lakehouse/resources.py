@@ -25,7 +25,7 @@ def build_resources(settings: Settings, environ: Mapping[str, str] | None = None
     environment = dict(environ or {})
     resources: dict[str, Any] = {
         "io_manager": IcebergIOManager(environment=environment),
-        "catalog": IcebergCatalogResource(),
+        "catalog": IcebergCatalogResource(environment=environment),
         # Staging: a lazy process-wide Spark session; Spark DataFrames stored in Iceberg.
         SPARK_RESOURCE_KEY: build_spark_resource(environment),
         STAGING_IO_MANAGER_KEY: SparkIcebergIOManager(environment=environment),

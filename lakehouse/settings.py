@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -316,3 +317,16 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
 def get_settings() -> Settings:
     """The process-wide settings, read from the environment once."""
     return load_settings()
+
+
+def settings_for(environment: Mapping[str, str]) -> Settings:
+    """Resources' ``environment`` override (tests, scripts): those variables instead of the
+    process environment; empty means the process settings. Cached per distinct override."""
+    if not environment:
+        return get_settings()
+    return _settings_from(tuple(sorted(environment.items())))
+
+
+@functools.cache
+def _settings_from(environment: tuple[tuple[str, str], ...]) -> Settings:
+    return load_settings(dict(environment))

@@ -82,3 +82,25 @@ def test_a_wrong_setting_fails_with_the_variable_named(env, named, expects):
         load_settings(env)
     assert named in str(error.value)
     assert expects in str(error.value)
+
+
+def test_every_resource_honours_the_environment_override(tmp_path, monkeypatch):
+    """Tests and scripts point the resources at another home: each must use it, not the
+    process settings (the catalog resource once ignored it)."""
+    from lakehouse.resources import build_resources
+    from lakehouse.settings import get_settings
+
+    monkeypatch.setenv("LAKEHOUSE_HOME", str(tmp_path / "process"))
+    get_settings.cache_clear()
+    environment = {"LAKEHOUSE_HOME": str(tmp_path / "override")}
+    try:
+        resources = build_resources(get_settings(), environment)
+        catalogs = {
+            "catalog": resources["catalog"].get_catalog(),
+            "io_manager": resources["io_manager"].get_catalog(),
+            "upkeep": resources["upkeep"].catalog(),
+        }
+    finally:
+        get_settings.cache_clear()
+    for name, catalog in catalogs.items():
+        assert str(tmp_path / "override") in catalog.properties["uri"], name

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,7 +29,7 @@ from lakehouse.iceberg.arrow import to_arrow, wants_pandas
 from lakehouse.iceberg.branches import NoSuchBranchError, audit_branch, branch_head
 from lakehouse.iceberg.metadata import materialization_metadata
 from lakehouse.iceberg.writes import WriteRequest, WriteRequestError, window_filter, write
-from lakehouse.settings import Settings, get_settings, load_settings
+from lakehouse.settings import Settings, settings_for
 from lakehouse.wap.policy import WapPolicy
 from lakehouse.wap.target import GATE_KEY, AuditTarget
 
@@ -98,9 +97,13 @@ def write_request(context: dg.OutputContext) -> WriteRequest:
     )
 
 
-@functools.cache
-def _settings_from(environment: tuple[tuple[str, str], ...]) -> Settings:
-    return load_settings(dict(environment))
+def audited_write_request(context: dg.OutputContext) -> WriteRequest:
+    """The output's write, on the run's audit branch when a gate check of the asset runs in
+    this run and the asset has not opted out, else on main. Every engine's write (pyiceberg
+    here, Spark's own in ``lakehouse.staging.io_manager``) takes its target from this."""
+    policy = WapPolicy.from_metadata(context.definition_metadata)
+    branch = audit_branch(context.run_id) if policy.enabled and gate_in_run(context) else None
+    return dataclasses.replace(write_request(context), branch=branch)
 
 
 class IcebergIOManager(dg.ConfigurableIOManager):
@@ -113,9 +116,7 @@ class IcebergIOManager(dg.ConfigurableIOManager):
     )
 
     def settings(self) -> Settings:
-        if self.environment:
-            return _settings_from(tuple(sorted(self.environment.items())))
-        return get_settings()
+        return settings_for(self.environment)
 
     def get_catalog(self) -> Catalog:
         return _cached_catalog(self.settings())
@@ -123,9 +124,8 @@ class IcebergIOManager(dg.ConfigurableIOManager):
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         """Write-audit-publish when a gate check runs for the asset in this run: the batch goes
         to the run's audit branch and the gate publishes it. Otherwise straight to main."""
-        policy = WapPolicy.from_metadata(context.definition_metadata)
-        branch = audit_branch(context.run_id) if policy.enabled and gate_in_run(context) else None
-        request = dataclasses.replace(write_request(context), branch=branch)
+        request = audited_write_request(context)
+        branch = request.branch
         result = write(
             self.get_catalog(),
             to_arrow(obj),

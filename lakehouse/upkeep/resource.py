@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import functools
-
 import dagster as dg
 from pydantic import Field
 from pyiceberg.catalog import Catalog
 
 from lakehouse.catalog import _cached_catalog, catalog_properties
-from lakehouse.settings import Settings, get_settings, load_settings
+from lakehouse.settings import Settings, settings_for
 from lakehouse.upkeep.rules import TableRules, rules_for
 from lakehouse.upkeep.storage import Storage
-
-
-@functools.cache
-def _settings_from(environment: tuple[tuple[str, str], ...]) -> Settings:
-    return load_settings(dict(environment))
 
 
 class UpkeepResource(dg.ConfigurableResource):
@@ -28,9 +21,7 @@ class UpkeepResource(dg.ConfigurableResource):
     )
 
     def settings(self) -> Settings:
-        if self.environment:
-            return _settings_from(tuple(sorted(self.environment.items())))
-        return get_settings()
+        return settings_for(self.environment)
 
     def catalog(self) -> Catalog:
         return _cached_catalog(self.settings())

@@ -1,15 +1,14 @@
-"""The spark-submit entry point and its native Iceberg writes.
+"""The spark-submit entry point and its native Iceberg writes to main.
 
 Spark 4 has no Iceberg runtime here, so the native write is checked against a recording
 writer: which DataFrameWriterV2 calls it makes for a new table, a partition window, a rebuild.
+Writes to an audit branch: ``test_branch_writes.py``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from types import SimpleNamespace
-from typing import Any
 
 import pytest
 from pyspark.sql import DataFrame, SparkSession
@@ -18,6 +17,7 @@ from lakehouse.engine_conf import spark_catalog_conf
 from lakehouse.settings import load_settings
 from spark import iceberg_io, submit
 from spark.contracts import PURCHASES
+from tests.spark.recording import names, recording_frame
 
 Frame = Callable[[str, list[tuple]], DataFrame]  # the ``frame`` fixture (tests/spark/conftest.py)
 DAY = (dt.datetime(2024, 3, 2, tzinfo=dt.UTC), dt.datetime(2024, 3, 3, tzinfo=dt.UTC))
@@ -29,51 +29,6 @@ PLATFORM = {
     "LAKEHOUSE_AIRBYTE_API_URL": "http://airbyte:8001",
     "LAKEHOUSE_AIRBYTE_WORKSPACE_ID": "ws-1",
 }
-
-
-class RecordingWriter:
-    """A DataFrameWriterV2 stand-in that records its calls."""
-
-    def __init__(self, calls: list[tuple], fail_create: bool = False) -> None:
-        self.calls, self.fail_create = calls, fail_create
-
-    def option(self, key: str, value: str) -> RecordingWriter:
-        self.calls.append(("option", key, value))
-        return self
-
-    def partitionedBy(self, column: Any) -> RecordingWriter:
-        self.calls.append(("partitionedBy", str(column)))
-        return self
-
-    def create(self) -> None:
-        if self.fail_create:
-            from pyspark.errors import AnalysisException
-
-            raise AnalysisException("[TABLE_OR_VIEW_ALREADY_EXISTS] table already exists")
-        self.calls.append(("create",))
-
-    def overwrite(self, condition: Any) -> None:
-        self.calls.append(("overwrite", str(condition)))
-
-    def overwritePartitions(self) -> None:
-        self.calls.append(("overwritePartitions",))
-
-
-def recording_frame(exists: bool, fail_create: bool = False) -> tuple[Any, list[tuple]]:
-    calls: list[tuple] = []
-    catalog = SimpleNamespace(tableExists=lambda name: exists)
-    session = SimpleNamespace(
-        catalog=catalog, sql=lambda statement: calls.append(("sql", statement))
-    )
-    frame = SimpleNamespace(
-        sparkSession=session,
-        writeTo=lambda name: calls.append(("writeTo", name)) or RecordingWriter(calls, fail_create),
-    )
-    return frame, calls
-
-
-def names(calls: list[tuple]) -> list[str]:
-    return [call[0] for call in calls if call[0] not in ("writeTo", "option")]
 
 
 def test_a_new_table_is_created_day_partitioned_with_the_snapshot_properties(
