@@ -15,7 +15,8 @@ import re
 import pyarrow as pa
 import pytest
 import reliability_counts
-from hostile_batches import hostile_batch, violations
+from hostile_batches import hostile_batch
+from hostile_oracle import violations
 from hypothesis import HealthCheck, given, settings
 
 from lakehouse.quality import validate_table
