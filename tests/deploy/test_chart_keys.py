@@ -57,6 +57,14 @@ def test_the_known_wrong_names_are_caught():
         {"postgresql": {"enable": False}, "minio": {"enabled": False, "endpoint": "x"}},
         chart_keys("airbyte"),
     ) == ["postgresql.enable", "minio.endpoint"]
+    # The JMX exporter is configured under exactly these names (chart 1.36).
+    assert unknown_keys(
+        {"jmx": {"exporter": {"enabled": True, "config": "x", "configProperties": "x"}}},
+        chart_keys("trino"),
+    ) == ["jmx.exporter.config"]
+    assert unknown_keys({"jmx": {"exporterEnabled": True}}, chart_keys("trino")) == [
+        "jmx.exporterEnabled"
+    ]
     deployments = {"deployments": [{"name": "lakehouse", "replicaCount": 2}]}
     assert unknown_keys({"dagster-user-deployments": deployments}, chart_keys("dagster")) == [
         "dagster-user-deployments.deployments[0].replicaCount"
