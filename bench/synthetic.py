@@ -4,7 +4,7 @@ source-faker emits ~4,600 records/s here (users and purchases come in equal numb
 purchases would take ~8 min of extraction before any layer we want to measure. These tables have
 the raw streams' exact Arrow schemas (``lakehouse/raw/streams.py``) and pass the raw and staging
 contracts; they are written by a multi-asset with the embedded raw asset's keys and write
-metadata, so they land through the same Iceberg IO manager (upsert on ``id``).
+metadata, so they land through the same Iceberg IO manager (upsert on ``id``, purchases by day).
 """
 
 # No `from __future__ import annotations`: Dagster reads the `context` annotation itself.
@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lakehouse.raw.streams import STREAMS, STREAMS_BY_NAME, raw_asset_spec
+from lakehouse.raw.streams import STREAMS, STREAMS_BY_NAME, raw_asset_spec, write_metadata
 
 PRODUCTS = 100  # source-faker's fixed catalogue size
 _DAY_US = 86_400_000_000
@@ -145,13 +145,11 @@ def purchases(
 
 
 def build_synthetic_raw_asset(batches: dict[str, pa.Table]) -> dg.AssetsDefinition:
-    """The embedded raw multi-asset's keys and write metadata (upsert on the key), emitting
+    """The embedded raw multi-asset's keys and write metadata (``write_metadata``), emitting
     ``batches`` (stream name -> table) instead of running the connector."""
     outs = {
         stream.asset_key.to_python_identifier(): dg.AssetOut.from_spec(
-            raw_asset_spec(stream).merge_attributes(
-                metadata={"write_mode": "upsert", "upsert_keys": list(stream.primary_key)}
-            ),
+            raw_asset_spec(stream).merge_attributes(metadata=write_metadata(stream)),
             dagster_type=pa.Table,
             is_required=False,
         )

@@ -2,7 +2,8 @@
 
 One run cannot mix partitioned and unpartitioned assets over many partitions, so the demo runs
 the graph in stages, each after the previous one succeeded: raw, then staging and analytics
-over a range of daily partitions (one single-run backfill), then ml. Upkeep is left to its own
+over a range of daily partitions (one single-run backfill), then ml (with the whole-history
+model customer_lifetime_value, which the daily job leaves out). Upkeep is left to its own
 scheduled jobs: retention would purge faker's old purchases (dated back to 2000).
 
 The range is what is not yet done: every day never materialised (the whole history, ~9,800

@@ -1,24 +1,36 @@
-{#- The daily partition window [min_date, max_date) that Dagster passes as dbt vars
-    (lakehouse/analytics/assets.py). With neither var set a model processes every row. -#}
+{#- The daily partition window [start, end) of the run, ISO-8601 instants that Dagster passes in
+    the dbt process's environment (DAGSTER_DBT_WINDOW_START/END, lakehouse/analytics/commits.py).
+
+    Not dbt vars: a change of --vars makes dbt re-parse the whole project, every day. The
+    variables are read only at execution (`execute`): at parse time the macro returns none, so
+    dbt records no env var for the model and the prepared partial-parse state stays valid.
+    With neither variable set a model processes every row (a full rebuild). -#}
 
 {% macro partition_window() -%}
-  {%- set start, end = var('min_date', none), var('max_date', none) -%}
-  {%- if (start is none) != (end is none) -%}
-    {{ exceptions.raise_compiler_error("set both dbt vars min_date and max_date, or neither") }}
+  {%- if not execute -%}
+    {{ return(none) }}
   {%- endif -%}
-  {%- for bound in [start, end] if bound is not none -%}
-    {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9:.]+)?(Z|[+-][0-9:]+)?$', bound | string) -%}
-      {{ exceptions.raise_compiler_error("min_date/max_date must be ISO-8601 instants, got " ~ bound) }}
+  {%- set start = env_var('DAGSTER_DBT_WINDOW_START', '') -%}
+  {%- set end = env_var('DAGSTER_DBT_WINDOW_END', '') -%}
+  {%- if (start == '') != (end == '') -%}
+    {{ exceptions.raise_compiler_error("set both DAGSTER_DBT_WINDOW_START and DAGSTER_DBT_WINDOW_END, or neither") }}
+  {%- endif -%}
+  {%- for bound in [start, end] if bound != '' -%}
+    {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9:.]+)?(Z|[+-][0-9:]+)?$', bound) -%}
+      {{ exceptions.raise_compiler_error("the partition window must be ISO-8601 instants, got " ~ bound) }}
     {%- endif -%}
   {%- endfor -%}
-  {{ return(none if start is none else [start | string, end | string]) }}
+  {{ return(none if start == '' else [start, end]) }}
 {%- endmacro %}
 
-{#- A predicate keeping the rows whose `column` (a timestamp with time zone) is in the window. -#}
-{% macro in_partition_window(column) -%}
+{#- A predicate keeping the rows whose `column` is in the window: a timestamp with time zone,
+    or with kind 'date' a UTC calendar date (daily windows start at midnight UTC). -#}
+{% macro in_partition_window(column, kind='timestamp') -%}
   {%- set window = partition_window() -%}
   {%- if window is none -%}
     1 = 1
+  {%- elif kind == 'date' -%}
+    {{ column }} >= date '{{ window[0][:10] }}' and {{ column }} < date '{{ window[1][:10] }}'
   {%- else -%}
     {{ column }} >= {{ utc_instant(window[0]) }} and {{ column }} < {{ utc_instant(window[1]) }}
   {%- endif -%}

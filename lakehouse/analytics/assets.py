@@ -1,16 +1,16 @@
 """The dbt models as Dagster assets ``analytics/<model>``, their tests as asset checks.
 
-Two definitions over one manifest: ``fct_purchases`` (dbt tag ``daily``) is daily-partitioned
-like the staging purchases it reads, one run per window (a backfill is one run over the whole
-range); the other models are unpartitioned. Both run ``dbt build``, so each model's tests run
+Two definitions over one manifest: the models tagged ``daily`` (``fct_purchases``,
+``daily_revenue``) are daily-partitioned like the staging purchases they read, one run per
+window (a backfill is one run over the whole range) that reads and replaces only the window;
+the other models are unpartitioned. Both run ``dbt build``, so each model's tests run
 before the models that depend on it. After dbt, each output gets the Iceberg snapshot the model
 committed (DuckDB: our plugin; Trino: its Iceberg connector).
 """
 
 # No `from __future__ import annotations`: Dagster reads the `context` annotation at definition.
 import datetime as dt
-import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
@@ -30,20 +30,10 @@ from lakehouse.settings import Settings
 DAILY_SELECTOR = "tag:daily"
 
 
-def partition_vars(start: dt.datetime, end: dt.datetime) -> dict[str, str]:
-    """dbt vars for the window ``[start, end)`` as UTC ISO-8601 instants."""
-    return {
-        "min_date": start.astimezone(dt.UTC).isoformat(),
-        "max_date": end.astimezone(dt.UTC).isoformat(),
-    }
-
-
-def build_args(dbt_vars: Mapping[str, str] | None = None) -> list[str]:
-    """``dbt build`` (models then their tests, in dependency order), with vars if any."""
-    args = ["build"]
-    if dbt_vars:
-        args += ["--vars", json.dumps(dict(dbt_vars))]
-    return args
+def build_args() -> list[str]:
+    """``dbt build``: models then their tests, in dependency order. No ``--vars``: a change of
+    vars makes dbt re-parse the project, so the window goes in the environment instead."""
+    return ["build"]
 
 
 def _run_snapshot(snapshots: Iterator[Snapshot], run_id: str) -> Snapshot | None:
@@ -105,9 +95,9 @@ def _catalog_or_none(
 def _build(
     context: dg.AssetExecutionContext,
     dbt: LakehouseDbtCliResource,
-    dbt_vars: Mapping[str, str] | None = None,
+    window: tuple[dt.datetime, dt.datetime] | None = None,
 ) -> Iterator[Any]:
-    invocation = dbt.cli(build_args(dbt_vars), context=context)
+    invocation = dbt.cli(build_args(), context=context, window=window)
     yield from _with_iceberg_metadata(context, invocation.stream(), _catalog_or_none(dbt, context))
 
 
@@ -139,7 +129,7 @@ def build_analytics_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         backfill_policy=dg.BackfillPolicy.single_run(),
     )
     def analytics_daily_models(context: dg.AssetExecutionContext, dbt: LakehouseDbtCliResource):
-        window = context.partition_time_window
-        yield from _build(context, dbt, partition_vars(window.start, window.end))
+        window = context.partition_time_window  # one day, or a backfill's whole range
+        yield from _build(context, dbt, (window.start, window.end))
 
     return [analytics_models, analytics_daily_models]

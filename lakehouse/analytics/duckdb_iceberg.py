@@ -8,7 +8,10 @@ writes go back through pyiceberg (``lakehouse.iceberg.write``).
 
 from __future__ import annotations
 
+import csv
 import importlib
+import json
+import uuid
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -113,3 +116,27 @@ def relation_to_arrow(conn: duckdb.DuckDBPyConnection, relation: str) -> pa.Tabl
         return cursor.execute(f"SELECT * FROM {relation}").fetch_arrow_table()
     finally:
         cursor.close()
+
+
+def log_file_reads(conn: duckdb.DuckDBPyConnection, directory: Path) -> Path:
+    """Log every file the connection opens under ``directory/<unique>/`` (DuckDB's own
+    FileSystem log, CSV); one directory per connection, so dbt's connections never share one."""
+    target = directory / uuid.uuid4().hex
+    target.mkdir(parents=True)
+    conn.execute(
+        f"CALL enable_logging('FileSystem', storage='file', storage_path='{_quote(str(target))}')"
+    )
+    return target
+
+
+def files_opened(directory: Path) -> set[str]:
+    """The paths of every file a logged connection under ``directory`` opened."""
+    opened = set()
+    for log in directory.rglob("duckdb_log_entries.csv"):
+        with log.open(newline="") as handle:
+            for row in csv.DictReader(handle):
+                if row["type"] == "FileSystem":
+                    entry = json.loads(row["message"])
+                    if entry.get("op") == "OPEN":
+                        opened.add(entry["path"])
+    return opened

@@ -23,6 +23,7 @@ from lakehouse.analytics.commits import model_write_request
 from lakehouse.analytics.duckdb_iceberg import (
     expose_table,
     load_iceberg_extension,
+    log_file_reads,
     relation_to_arrow,
 )
 from lakehouse.catalog import build_catalog
@@ -30,6 +31,9 @@ from lakehouse.iceberg.writes import write
 from lakehouse.settings import Settings, get_settings
 
 DEFAULT_NAMESPACES = ("staging", "analytics")
+# A directory: DuckDB logs every file it opens there (its FileSystem log, as CSV), so a test or
+# bench can see which Iceberg data files a dbt run really read. Unset: no logging.
+FILE_LOG_ENV = "DAGSTER_DBT_FILE_LOG_DIR"
 
 
 class Plugin(BasePlugin):
@@ -54,6 +58,8 @@ class Plugin(BasePlugin):
             # DuckDB's COPY does not create the directory the external files go to.
             Path(self.creds.external_root).mkdir(parents=True, exist_ok=True)
         load_iceberg_extension(conn)
+        if log_dir := os.environ.get(FILE_LOG_ENV):
+            log_file_reads(conn, Path(log_dir))
         self._conn = conn
         catalog = self.catalog()
         for namespace in self._namespaces:

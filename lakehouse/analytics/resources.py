@@ -5,16 +5,24 @@ dagster-dbt starts dbt as a subprocess whose environment is a copy of ``os.envir
 settings as this one (its DuckDB plugin opens the catalog; profiles.yml reads the Trino values)
 and the run's id and partition key (snapshot properties), so ``cli`` lays them over
 ``os.environ`` for the instant the subprocess starts, under a lock.
+
+dagster-dbt gives each invocation a fresh target directory, so dbt never found a partial-parse
+state and parsed the whole project on every run; ``cli`` seeds that directory with the state
+``python -m lakehouse.analytics.prepare`` saved, which dbt reuses while the project, profile and
+vars are unchanged (the partition window travels in the environment for that reason).
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import functools
 import importlib.metadata
 import os
+import shutil
 import threading
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -22,8 +30,9 @@ from dagster_dbt import DbtCliInvocation, DbtCliResource
 from packaging import version
 from pydantic import Field
 
-from lakehouse.analytics.commits import PARTITION_KEY_ENV, RUN_ID_ENV
+from lakehouse.analytics.commits import PARTITION_KEY_ENV, RUN_ID_ENV, window_environment
 from lakehouse.analytics.prepare import dbt_executable
+from lakehouse.analytics.prepare import target_path as prepared_target_path
 from lakehouse.analytics.project import analytics_project
 from lakehouse.settings import Settings, get_settings, load_settings
 
@@ -64,6 +73,19 @@ def run_environment(context: dg.AssetExecutionContext | None) -> dict[str, str]:
     return environment
 
 
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+
+
+def seed_partial_parse(prepared: Path, target: Path) -> bool:
+    """Copy the prepared parse state into an invocation's target directory; True if copied."""
+    source = prepared / PARTIAL_PARSE_FILE
+    if not source.is_file():
+        return False
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target / PARTIAL_PARSE_FILE)
+    return True
+
+
 @functools.cache
 def _settings_from(environment: tuple[tuple[str, str], ...]) -> Settings:
     return load_settings(dict(environment))
@@ -94,13 +116,25 @@ class LakehouseDbtCliResource(DbtCliResource):
         args: Sequence[str],
         *,
         context: Any = None,
+        window: tuple[dt.datetime, dt.datetime] | None = None,
+        target_path: Path | None = None,
         **kwargs: Any,
     ) -> DbtCliInvocation:
+        """``dbt args`` with the lakehouse environment; ``window`` is the partition window the
+        models with ``partition_window`` replace (dbt/macros/partition_window.sql)."""
         asset_context = context if isinstance(context, dg.AssetExecutionContext) else None
+        settings = self.lakehouse_settings()
         # dbt runs in the project directory: a relative LAKEHOUSE_HOME (the default `.lakehouse`)
         # would name another catalog there, so pass the home resolved here.
-        home = str(self.lakehouse_settings().home_dir)
+        home = str(settings.home_dir)
         overrides = {**self.environment, "LAKEHOUSE_HOME": home, **run_environment(asset_context)}
+        if window is not None:
+            overrides |= window_environment(*window)
+        target_path = target_path or self._get_unique_target_path(context=context)
+        project_dir = Path(self.project_dir)
+        seed_partial_parse(
+            project_dir / prepared_target_path(settings.analytics_target), project_dir / target_path
+        )
         # dbt's default (eager) also runs the tests of models outside the selection, e.g. the
         # fct_purchases relationship tests when only the dimensions are built, before the fact
         # exists. `buildable` keeps tests whose parents are selected or upstream of the
@@ -108,7 +142,7 @@ class LakehouseDbtCliResource(DbtCliResource):
         if "DBT_INDIRECT_SELECTION" not in os.environ:
             overrides["DBT_INDIRECT_SELECTION"] = "buildable"
         with _environ(overrides):
-            return super().cli(args, context=context, **kwargs)
+            return super().cli(args, context=context, target_path=target_path, **kwargs)
 
 
 def build_dbt_resource(environ: Mapping[str, str] | None = None) -> LakehouseDbtCliResource:

@@ -15,18 +15,24 @@ raw_ingest_job = dg.define_asset_job(
     selection=dg.AssetSelection.key_prefixes("raw"),
     description="Extract every Airbyte stream into the raw tables.",
 )
+# Models that aggregate the whole history (dbt tag `whole_history`, customer_lifetime_value):
+# kept out of the daily job, so one day's run reads only that day's files; the ml job rebuilds
+# them before the features that consume them.
+WHOLE_HISTORY = dg.AssetSelection.tag("whole_history", "")
+
 # One day: the daily-partitioned assets replace that day; the unpartitioned ones (users,
-# products, dimensions, metrics) are rebuilt whole in the same run, after their inputs.
+# products, dimensions) are rebuilt whole in the same run, after their inputs.
 daily_transforms_job = dg.define_asset_job(
     DAILY_TRANSFORMS_JOB,
-    selection=dg.AssetSelection.key_prefixes("staging", "analytics"),
+    selection=dg.AssetSelection.key_prefixes("staging", "analytics") - WHOLE_HISTORY,
     partitions_def=DAILY,
     description="Staging (Spark) and analytics (dbt) for one day's partition.",
 )
 ml_job = dg.define_asset_job(
     ML_JOB,
-    selection=dg.AssetSelection.key_prefixes("ml"),
-    description="Rebuild the ml features and training set from the analytics tables.",
+    selection=dg.AssetSelection.key_prefixes("ml") | WHOLE_HISTORY,
+    description="Rebuild the whole-history analytics models (customer_lifetime_value), then "
+    "the ml features and training set from the analytics tables.",
 )
 
 JOBS: list[dg.UnresolvedAssetJobDefinition] = [raw_ingest_job, daily_transforms_job, ml_job]

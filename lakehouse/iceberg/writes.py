@@ -21,6 +21,7 @@ from pyiceberg.expressions import (
     BooleanExpression,
     GreaterThanOrEqual,
     LessThan,
+    LessThanOrEqual,
 )
 from pyiceberg.table import Table
 from pyiceberg.table.refs import MAIN_BRANCH
@@ -186,8 +187,29 @@ def _delete_filter(data: pa.Table, request: WriteRequest) -> BooleanExpression |
         return window or AlwaysTrue()
     if data.num_rows == 0:
         return None
-    keys = create_match_filter(data, list(request.upsert_keys))
+    keys = And(
+        *_key_ranges(data, request.upsert_keys),
+        create_match_filter(data, list(request.upsert_keys)),
+    )
     return keys if window is None else And(window, keys)
+
+
+def _key_ranges(data: pa.Table, keys: tuple[str, ...]) -> list[BooleanExpression]:
+    """``min <= key <= max`` per key of the batch, which file statistics can prune by.
+
+    pyiceberg cannot prune with an ``In`` of more than 200 values (every file might match), so
+    an upsert into a day-partitioned table would read and rewrite every file of every day;
+    with the range, files whose keys lie outside the batch's are skipped unread.
+    """
+    ranges: list[BooleanExpression] = [AlwaysTrue()]
+    for key in keys:
+        column = data.column(key)
+        if not (pa.types.is_integer(column.type) or pa.types.is_string(column.type)):
+            continue
+        bounds = pc.min_max(column).as_py()
+        if bounds["min"] is not None:
+            ranges += [GreaterThanOrEqual(key, bounds["min"]), LessThanOrEqual(key, bounds["max"])]
+    return ranges
 
 
 def _check_upsert_keys(data: pa.Table, request: WriteRequest) -> None:

@@ -19,7 +19,14 @@ from pyiceberg.exceptions import NoSuchTableError
 from lakehouse.catalog import build_catalog
 from lakehouse.iceberg import SNAPSHOT_PROPERTIES_KEY, latest_snapshot_property
 from lakehouse.raw.extraction import StreamBatch, extract_streams, faker_connector
-from lakehouse.raw.streams import CONNECTOR, STATE_PROPERTY, STREAMS, RawStream, raw_asset_spec
+from lakehouse.raw.streams import (
+    CONNECTOR,
+    STATE_PROPERTY,
+    STREAMS,
+    RawStream,
+    raw_asset_spec,
+    write_metadata,
+)
 from lakehouse.settings import Settings
 
 
@@ -66,10 +73,7 @@ def build_embedded_raw_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         stream.asset_key.to_python_identifier(): dg.AssetOut.from_spec(
             raw_asset_spec(stream).merge_attributes(
                 metadata={
-                    # Upsert on the primary key: a re-read (lost state, a source re-emitting
-                    # updated rows) replaces rows instead of duplicating them.
-                    "write_mode": "upsert",
-                    "upsert_keys": list(stream.primary_key),
+                    **write_metadata(stream),
                     "airbyte/connector": CONNECTOR,
                     "airbyte/stream": stream.name,
                     "airbyte/cursor_field": stream.cursor_field,

@@ -76,6 +76,9 @@ class RawStream:
     schema: pa.Schema
     primary_key: tuple[str, ...] = ("id",)
     cursor_field: str = "updated_at"
+    # Event-time column the table is laid out by (Iceberg ``day(column)``), so a daily read of
+    # one day plans only that day's files; None for tables read whole (users, products).
+    partition_column: str | None = None
     # Catalog entries analysts filter by; pii_columns are tagged pii in the column schema.
     domain: str = ""
     classification: str = "internal"
@@ -158,8 +161,10 @@ STREAMS: tuple[RawStream, ...] = (
     RawStream(
         name="purchases",
         description="Fake purchases of products by users from source-faker, with cart, purchase "
-        "and return times; one row per purchase id.",
+        "and return times; one row per purchase id. Partitioned by day of created_at, so a "
+        "daily staging run reads only its day's files.",
         domain="sales",
+        partition_column="created_at",
         schema=_schema(
             _id(),
             pa.field("user_id", pa.int64()),
@@ -172,6 +177,20 @@ STREAMS: tuple[RawStream, ...] = (
 STREAMS_BY_NAME: dict[str, RawStream] = {stream.name: stream for stream in STREAMS}
 # Stream name -> asset key, e.g. for the pandera checks in ``lakehouse.raw.checks``.
 ASSET_KEYS: dict[str, dg.AssetKey] = {stream.name: stream.asset_key for stream in STREAMS}
+
+
+def write_metadata(stream: RawStream) -> dict[str, Any]:
+    """How the Iceberg IO manager writes a stream's batches (the embedded runtime's raw writes).
+
+    Upsert on the primary key: a re-read (lost state, a source re-emitting updated rows)
+    replaces rows instead of duplicating them. ``partition_expr`` on an unpartitioned asset
+    lays the table out by ``day(column)``: a table created before gets the spec at its next
+    write (``lakehouse.iceberg.schema.evolve``); only files written from then on are by day.
+    """
+    metadata: dict[str, Any] = {"write_mode": "upsert", "upsert_keys": list(stream.primary_key)}
+    if stream.partition_column:
+        metadata["partition_expr"] = stream.partition_column
+    return metadata
 
 
 def raw_asset_spec(stream: RawStream) -> dg.AssetSpec:

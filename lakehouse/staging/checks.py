@@ -23,13 +23,18 @@ def _schema(table: str) -> Callable[[], Any]:
 
 
 def build_staging_checks() -> list[dg.AssetChecksDefinition]:
-    """One blocking check per staging table: a failed contract stops everything downstream."""
+    """One blocking check per staging table: a failed contract stops everything downstream.
+
+    A daily table's check audits the run's days (keys unique within them), not the table.
+    """
     return [
         build_pandera_check(
             table.asset_key,
             _schema(table.contract.table),
             description=f"pandera contract for {table.asset_key.to_user_string()}: exact "
             "columns and types, keys unique, values in range (lakehouse/staging/schemas.py)",
+            # Partitioned like its asset: a daily run validates that day's files only.
+            partitions_def=table.partitions_def,
         )
         for table in STAGING_TABLES
     ]

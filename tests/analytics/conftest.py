@@ -1,8 +1,8 @@
 """Analytics fixtures: the prepared duckdb manifest and one shared embedded pipeline run.
 
 Each dbt invocation costs 20-40 s on this machine, so the embedded pipeline (staging written;
-dimensions, a two-day fct_purchases backfill and the metrics built through Dagster; a second
-staging snapshot; day D2 rebuilt) runs once per session and every assertion reads what it left.
+dimensions, a two-day backfill of the daily models and customer lifetime value built through
+Dagster; a second staging snapshot; day D2 of the daily models rebuilt) runs once per session and every assertion reads what it left.
 """
 
 from __future__ import annotations
@@ -13,7 +13,15 @@ from typing import Any
 
 import dagster as dg
 import pytest
-from analytics_pipeline import DIMENSIONS, FACT, METRICS, Pipeline, fct_files_by_day, read_tables
+from analytics_pipeline import (
+    DAILY_REVENUE,
+    DIMENSIONS,
+    FACT,
+    LIFETIME_VALUE,
+    Pipeline,
+    fct_files_by_day,
+    read_tables,
+)
 from staging_data import D1, D2, PURCHASES_V1, PURCHASES_V2, write_staging
 
 from lakehouse.analytics.assets import build_analytics_assets
@@ -49,18 +57,21 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory, duckdb_manifest: Path) ->
     # Both days in one run, as a backfill with the single-run policy does it.
     run(
         "fact_backfill",
-        [FACT],
+        [FACT, DAILY_REVENUE],
         tags={
             "dagster/asset_partition_range_start": D1.isoformat(),
             "dagster/asset_partition_range_end": D2.isoformat(),
         },
     )
-    run("metrics", METRICS)
+    run("metrics", [LIFETIME_VALUE])  # whole history: unpartitioned
     state.v1 = read_tables(catalog)
 
     state.fct_files_before_d2_run = fct_files_by_day(catalog)
     write_staging(catalog, PURCHASES_V2)  # a new staging snapshot
-    run("fact_d2", [FACT], partition_key=D2.isoformat())
+    run("fact_d2", [FACT, DAILY_REVENUE], partition_key=D2.isoformat())
     state.fct_files_after_d2_run = fct_files_by_day(catalog)
-    state.v2 = {"fct_purchases": catalog.load_table(tuple(FACT.path)).scan().to_arrow()}
+    state.v2 = {
+        key.path[-1]: catalog.load_table(tuple(key.path)).scan().to_arrow()
+        for key in (FACT, DAILY_REVENUE)
+    }
     yield state

@@ -108,11 +108,18 @@ def write_staging(catalog: Catalog, purchase_rows: list[tuple]) -> None:
     )
 
 
-# Hand-computed from PURCHASES_V1 (paid purchases grouped by the UTC day of purchased_at).
+# Hand-computed from PURCHASES_V1: paid purchases grouped by their purchase day (the UTC day of
+# created_at), so 102, created late on D1 and paid on D2, counts on D1.
 DAILY_REVENUE_V1 = {
     # day: (purchases, customers, returns, gross, refunded, net, average order value, return rate)
-    D1: (2, 1, 1, 350.5, 250.5, 100.0, 175.25, 0.5),
-    D2: (2, 2, 0, 200.0, 0.0, 200.0, 100.0, 0.0),
+    D1: (3, 2, 1, 450.5, 250.5, 200.0, 450.5 / 3, 1 / 3),
+    D2: (1, 1, 0, 100.0, 0.0, 100.0, 100.0, 0.0),
+}
+# After staging v2 and a D2-only run of the daily models: 105 (user 3, 250.5) joins D2; D1 is
+# untouched although its purchase 100 was returned in v2 (D1 was not re-run).
+DAILY_REVENUE_V2 = {
+    D1: DAILY_REVENUE_V1[D1],
+    D2: (2, 2, 0, 350.5, 0.0, 350.5, 175.25, 0.0),
 }
 CUSTOMER_LIFETIME_VALUE_V1 = {
     # user: (purchases, returns, gross, refunded, lifetime value, active days, segment)

@@ -1,7 +1,8 @@
 """The dbt models on DuckDB, run through Dagster, against numbers computed by hand.
 
-One shared run (conftest ``pipeline``): staging v1 written; dimensions, both fct_purchases days
-(one backfill run) and the metrics built; then staging v2 written and only day D2 rebuilt.
+One shared run (conftest ``pipeline``): staging v1 written; dimensions, both days of the daily
+models (one backfill run) and customer lifetime value built; then staging v2 written and only
+day D2 of the daily models rebuilt.
 The expected numbers are worked out by hand in staging_data.py.
 """
 
@@ -17,6 +18,7 @@ from staging_data import (
     D1,
     D2,
     DAILY_REVENUE_V1,
+    DAILY_REVENUE_V2,
 )
 
 pytestmark = pytest.mark.slow
@@ -61,6 +63,14 @@ def lifetime_values(table: pa.Table) -> dict:
 
 def test_daily_revenue_equals_the_hand_computed_numbers(pipeline: Pipeline) -> None:
     assert daily_revenue(pipeline.v1["daily_revenue"]) == pytest.approx(DAILY_REVENUE_V1)
+
+
+def test_a_d2_run_replaces_daily_revenue_of_d2_only(pipeline: Pipeline) -> None:
+    assert daily_revenue(pipeline.v2["daily_revenue"]) == pytest.approx(DAILY_REVENUE_V2)
+    revenue = pipeline.catalog.load_table(("analytics", "daily_revenue"))
+    assert [str(field.transform) for field in revenue.spec().fields] == ["day"]
+    summary = revenue.current_snapshot().summary.additional_properties
+    assert summary["dagster.partition-key"] == D2.isoformat()
 
 
 def test_customer_lifetime_value_equals_the_hand_computed_numbers(pipeline: Pipeline) -> None:

@@ -66,13 +66,17 @@ def test_dbt_tests_are_asset_checks(specs: dict) -> None:
     assert any(name.startswith("accepted_values_fct_purchases_status") for name in checks)
 
 
-def test_only_fct_purchases_is_daily_partitioned_with_single_run_backfills(specs: dict) -> None:
+def test_the_daily_models_are_partitioned_with_single_run_backfills(specs: dict) -> None:
     fact_def, _ = specs["analytics/fct_purchases"]
     assert isinstance(fact_def.partitions_def, dg.DailyPartitionsDefinition)
     assert fact_def.backfill_policy == dg.BackfillPolicy.single_run()
-    assert list(fact_def.keys) == [dg.AssetKey(["analytics", "fct_purchases"])]
-    models_def, _ = specs["analytics/daily_revenue"]
+    assert set(fact_def.keys) == {
+        dg.AssetKey(["analytics", "fct_purchases"]),
+        dg.AssetKey(["analytics", "daily_revenue"]),
+    }
+    models_def, lifetime_value = specs["analytics/customer_lifetime_value"]
     assert models_def.partitions_def is None
+    assert lifetime_value.tags.get("whole_history") == ""  # kept out of the daily job
 
 
 def test_column_classification_must_be_known() -> None:

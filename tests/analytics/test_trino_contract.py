@@ -15,6 +15,7 @@ import pytest
 import sqlglot
 from sqlglot.errors import ErrorLevel
 
+from lakehouse.analytics.commits import WINDOW_END_ENV, WINDOW_START_ENV
 from lakehouse.analytics.prepare import DBT_PROJECT_DIR, dbt_executable
 
 MODELS = {
@@ -24,7 +25,10 @@ MODELS = {
     "daily_revenue",
     "customer_lifetime_value",
 }
-WINDOW = {"min_date": "2024-01-02T00:00:00+00:00", "max_date": "2024-01-03T00:00:00+00:00"}
+WINDOW = {
+    WINDOW_START_ENV: "2024-01-02T00:00:00+00:00",
+    WINDOW_END_ENV: "2024-01-03T00:00:00+00:00",
+}
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +40,7 @@ def trino_target(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for key, value in os.environ.items()
         if not key.startswith(("LAKEHOUSE_TRINO_", "DBT_"))
     }  # the profile's defaults, as a fresh machine has them
+    env |= WINDOW  # the run's partition window, as Dagster hands it to dbt
     done = subprocess.run(
         [
             dbt_executable(),
@@ -49,8 +54,6 @@ def trino_target(tmp_path_factory: pytest.TempPathFactory) -> Path:
             str(DBT_PROJECT_DIR),
             "--target-path",
             str(target_path),
-            "--vars",
-            json.dumps(WINDOW),
         ],
         cwd=DBT_PROJECT_DIR,
         env=env,
@@ -97,23 +100,47 @@ def test_compiled_tests_parse_as_trino_sql(trino_target: Path) -> None:
         sqlglot.parse(path.read_text(), read="trino", error_level=ErrorLevel.RAISE)
 
 
-def test_fct_purchases_is_an_incremental_merge_over_the_window_on_trino(trino_target: Path) -> None:
+@pytest.mark.parametrize(
+    ("model", "key", "partition"),
+    [
+        ("fct_purchases", "purchase_id", "created_at"),
+        ("daily_revenue", "revenue_date", "revenue_date"),
+    ],
+)
+def test_daily_models_are_incremental_merges_over_the_window_on_trino(
+    trino_target: Path, model: str, key: str, partition: str
+) -> None:
     manifest = json.loads((trino_target / "manifest.json").read_text())
-    config = manifest["nodes"]["model.lakehouse_analytics.fct_purchases"]["config"]
+    config = manifest["nodes"][f"model.lakehouse_analytics.{model}"]["config"]
     assert (config["materialized"], config["incremental_strategy"], config["unique_key"]) == (
         "incremental",
         "merge",
-        "purchase_id",
+        key,
     )
-    assert config["properties"] == {"partitioning": "ARRAY['day(created_at)']"}
-    sql = compiled_models(trino_target)["fct_purchases"]
+    assert config["properties"] == {"partitioning": f"ARRAY['day({partition})']"}
+    sql = compiled_models(trino_target)[model]
     assert "from_iso8601_timestamp('2024-01-02T00:00:00+00:00')" in sql
+
+
+def test_other_models_are_replaced_tables_on_trino(trino_target: Path) -> None:
+    manifest = json.loads((trino_target / "manifest.json").read_text())
     others = {
         node["name"]: (node["config"]["materialized"], node["config"]["on_table_exists"])
         for node in manifest["nodes"].values()
-        if node["resource_type"] == "model" and node["name"] != "fct_purchases"
+        if node["resource_type"] == "model" and "daily" not in node["tags"]
     }
+    assert set(others) == {"dim_customers", "dim_products", "customer_lifetime_value"}
     assert set(others.values()) == {("table", "replace")}  # keeps the Iceberg history
+
+
+def test_the_daily_models_tests_check_the_window_only(trino_target: Path) -> None:
+    tests = [path for path in compiled_sql(trino_target) if path.parent.name.endswith(".yml")]
+    unique_day = next(path for path in tests if path.name.startswith("unique_daily_revenue"))
+    assert "revenue_date >= date '2024-01-02' and revenue_date < date '2024-01-03'" in (
+        unique_day.read_text()
+    )
+    unique_purchase = next(path for path in tests if path.name.startswith("unique_fct_purchases"))
+    assert "from_iso8601_timestamp('2024-01-03T00:00:00+00:00')" in unique_purchase.read_text()
 
 
 def test_trino_profile_targets_the_iceberg_catalog_schema_analytics(trino_target: Path) -> None:

@@ -69,7 +69,13 @@ def test_jobs_select_their_layers(defs):
 
     assert keys(RAW_INGEST_JOB) == {"raw"}
     assert keys(DAILY_TRANSFORMS_JOB) == {"staging", "analytics"}
-    assert keys(ML_JOB) == {"ml"}
+    assert keys(ML_JOB) == {"ml", "analytics"}  # the whole-history models it consumes
+    lifetime_value = dg.AssetKey(["analytics", "customer_lifetime_value"])
+    assert lifetime_value in defs.resolve_job_def(ML_JOB).asset_layer.executable_asset_keys
+    assert (
+        lifetime_value
+        not in defs.resolve_job_def(DAILY_TRANSFORMS_JOB).asset_layer.executable_asset_keys
+    )
 
 
 def test_transforms_schedule_requests_a_valid_partition_of_the_job(defs):

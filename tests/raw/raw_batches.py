@@ -28,3 +28,23 @@ def products(ids: list[int], prices: list[float | None]) -> pa.Table:
         },
         schema=STREAMS_BY_NAME["products"].schema,
     )
+
+
+def purchases(ids: list[int], created: list[dt.datetime]) -> pa.Table:
+    """A raw purchases batch: purchase ``ids[i]`` created at ``created[i]``, still in the cart."""
+    n = len(ids)
+    return pa.table(
+        {
+            "id": ids,
+            "user_id": [1] * n,
+            "product_id": [1] * n,
+            "created_at": created,
+            "updated_at": created,
+            "added_to_cart_at": created,
+            "purchased_at": [None] * n,
+            "returned_at": [None] * n,
+            "_airbyte_raw_id": [f"p{i}" for i in ids],
+            "_airbyte_extracted_at": [T0] * n,
+        },
+        schema=STREAMS_BY_NAME["purchases"].schema,
+    )

@@ -1,4 +1,4 @@
-{#- Daily-partitioned on created_at: one run rebuilds the window [min_date, max_date).
+{#- Daily-partitioned on created_at: one run rebuilds the run's window (macros/partition_window.sql).
     Trino: an incremental `merge` on purchase_id into a day(created_at)-partitioned Iceberg table.
     DuckDB: the lakehouse plugin replaces the window's rows in the Iceberg table in one commit
     (partition_column + partition_window below). -#}
@@ -9,7 +9,7 @@
     on_schema_change='append_new_columns',
     properties={'partitioning': "ARRAY['day(created_at)']"},
     partition_column='created_at',
-    partition_window=partition_window(),
+    partition_window=true,
     tags=['fact', 'daily'],
 ) }}
 

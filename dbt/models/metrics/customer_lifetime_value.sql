@@ -1,4 +1,9 @@
-{{ config(tags=['metric', 'customers']) }}
+{#- Whole history by design: a customer's value is an aggregate over every purchase they ever
+    made, so an exact result reads every day of fct_purchases. Recomputing only the day's
+    customers would still read all their history (files across every day), and adding the day's
+    sums onto yesterday's result breaks when a day is re-run. So it is not in the daily job: the
+    tag `whole_history` keeps it out, and the ml job, which consumes it, rebuilds it. -#}
+{{ config(tags=['metric', 'customers', 'whole_history']) }}
 
 with customers as (
     select user_id, created_at from {{ ref('dim_customers') }}
