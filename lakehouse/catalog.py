@@ -140,18 +140,19 @@ class IcebergCatalogResource(dg.ConfigurableResource):
     )
 
     def get_catalog(self) -> Catalog:
-        return _cached_catalog(settings_for(self.environment))
+        return shared_catalog(settings_for(self.environment))
 
     def load_table(self, identifier: str | tuple[str, ...]) -> Any:
         return self.get_catalog().load_table(identifier)
 
 
-_CATALOGS: dict[int, Catalog] = {}
+_CATALOGS: dict[Settings, Catalog] = {}
 
 
-def _cached_catalog(settings: Settings) -> Catalog:
-    """One catalog per settings object per process: opening one costs a connection pool."""
-    key = id(settings)
-    if key not in _CATALOGS:
-        _CATALOGS[key] = build_catalog(settings)
-    return _CATALOGS[key]
+def shared_catalog(settings: Settings) -> Catalog:
+    """One catalog per distinct settings per process: opening one costs a connection pool.
+    Keyed by value (settings are frozen), not ``id``: a freed settings object's id can be
+    reused by another settings object, which would then get the first one's catalog."""
+    if settings not in _CATALOGS:
+        _CATALOGS[settings] = build_catalog(settings)
+    return _CATALOGS[settings]

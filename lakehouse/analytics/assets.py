@@ -22,7 +22,7 @@ from lakehouse.analytics.prepare import prepare_if_dev
 from lakehouse.analytics.project import analytics_project, load_manifest
 from lakehouse.analytics.resources import LakehouseDbtCliResource
 from lakehouse.analytics.translator import LakehouseDbtTranslator
-from lakehouse.catalog import _cached_catalog
+from lakehouse.catalog import shared_catalog
 from lakehouse.iceberg.commits import summary_properties
 from lakehouse.partitions import DAILY
 from lakehouse.settings import Settings
@@ -86,7 +86,7 @@ def _catalog_or_none(
     dbt: LakehouseDbtCliResource, context: dg.AssetExecutionContext
 ) -> Catalog | None:
     try:
-        return _cached_catalog(dbt.lakehouse_settings())
+        return shared_catalog(dbt.lakehouse_settings())
     except Exception as error:
         context.log.warning(f"Iceberg catalog unavailable, no snapshot metadata: {error}")
         return None

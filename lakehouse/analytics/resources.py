@@ -34,7 +34,7 @@ from lakehouse.analytics.commits import PARTITION_KEY_ENV, RUN_ID_ENV, window_en
 from lakehouse.analytics.prepare import dbt_executable
 from lakehouse.analytics.prepare import target_path as prepared_target_path
 from lakehouse.analytics.project import analytics_project
-from lakehouse.settings import Settings, get_settings, load_settings
+from lakehouse.settings import Settings, settings_for
 
 _ENVIRON_LOCK = threading.Lock()
 
@@ -86,11 +86,6 @@ def seed_partial_parse(prepared: Path, target: Path) -> bool:
     return True
 
 
-@functools.cache
-def _settings_from(environment: tuple[tuple[str, str], ...]) -> Settings:
-    return load_settings(dict(environment))
-
-
 class LakehouseDbtCliResource(DbtCliResource):
     """``DbtCliResource`` that hands the dbt process the lakehouse settings and run identity."""
 
@@ -101,9 +96,7 @@ class LakehouseDbtCliResource(DbtCliResource):
     )
 
     def lakehouse_settings(self) -> Settings:
-        if self.environment:
-            return _settings_from(tuple(sorted(self.environment.items())))
-        return get_settings()
+        return settings_for(self.environment)
 
     @functools.cached_property
     def _cli_version(self) -> version.Version:
@@ -148,7 +141,7 @@ class LakehouseDbtCliResource(DbtCliResource):
 def build_dbt_resource(environ: Mapping[str, str] | None = None) -> LakehouseDbtCliResource:
     """The dbt resource for the settings of ``environ`` (None: the process environment)."""
     environment = dict(environ or {})
-    settings = load_settings(environment) if environment else get_settings()
+    settings = settings_for(environment)
     return LakehouseDbtCliResource(
         project_dir=analytics_project(settings.analytics_target),
         dbt_executable=dbt_executable(),

@@ -24,7 +24,7 @@ from pyiceberg.expressions import AlwaysTrue, BooleanExpression
 from pyiceberg.table import Table
 from pyiceberg.types import DateType
 
-from lakehouse.catalog import _cached_catalog
+from lakehouse.catalog import shared_catalog
 from lakehouse.iceberg.arrow import to_arrow, wants_pandas
 from lakehouse.iceberg.branches import NoSuchBranchError, audit_branch, branch_head
 from lakehouse.iceberg.metadata import materialization_metadata
@@ -119,7 +119,7 @@ class IcebergIOManager(dg.ConfigurableIOManager):
         return settings_for(self.environment)
 
     def get_catalog(self) -> Catalog:
-        return _cached_catalog(self.settings())
+        return shared_catalog(self.settings())
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         """Write-audit-publish when a gate check runs for the asset in this run: the batch goes

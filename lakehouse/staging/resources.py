@@ -9,7 +9,6 @@ settings, decided in ``spark_config`` and ``native_iceberg``; the assets never b
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -19,13 +18,12 @@ import pyarrow as pa
 from dagster_pyspark import PySparkResource
 from dagster_pyspark.resources import spark_session_from_config
 from pydantic import Field
-from pyiceberg.catalog import Catalog
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression
 
-from lakehouse.catalog import build_catalog
+from lakehouse.catalog import shared_catalog
 from lakehouse.engine_conf import spark_catalog_conf
 from lakehouse.iceberg.writes import window_filter
-from lakehouse.settings import PREFIX, Settings, SettingsError, get_settings, load_settings
+from lakehouse.settings import PREFIX, Settings, SettingsError, settings_for
 
 Window = tuple[dt.datetime, dt.datetime]
 
@@ -82,20 +80,6 @@ def process_session(conf: Mapping[str, str]) -> Any:
         return _SESSION[0]
 
 
-Environment = tuple[tuple[str, str], ...]
-
-
-@functools.cache
-def _settings(environment: Environment) -> Settings:
-    return load_settings(dict(environment)) if environment else get_settings()
-
-
-@functools.cache
-def _catalog(environment: Environment) -> Catalog:
-    """One catalog per environment per process: opening one costs a connection pool."""
-    return build_catalog(_settings(environment))
-
-
 class SparkResource(PySparkResource):
     """dagster-pyspark's ``PySparkResource``, lazy and process-wide, plus the staging reads.
 
@@ -123,10 +107,7 @@ class SparkResource(PySparkResource):
         return process_session(self.spark_config)
 
     def settings(self) -> Settings:
-        return _settings(self._environment())
-
-    def _environment(self) -> Environment:
-        return tuple(sorted(self.environment.items()))
+        return settings_for(self.environment)
 
     def read_table(
         self,
@@ -153,14 +134,14 @@ class SparkResource(PySparkResource):
             if time_column is None:
                 raise ValueError(f"{'.'.join(identifier)}: a window needs its time column")
             row_filter = window_filter(time_column, window)
-        table = _catalog(self._environment()).load_table(identifier)
+        table = shared_catalog(settings).load_table(identifier)
         return self.spark_session.createDataFrame(table.scan(row_filter=row_filter).to_arrow())
 
 
 def build_spark_resource(environ: Mapping[str, str] | None = None) -> SparkResource:
     """The staging Spark resource for the process settings, or for ``environ`` (tests)."""
     environment = dict(environ or {})
-    settings = load_settings(environment) if environment else get_settings()
+    settings = settings_for(environment)
     return SparkResource(spark_config=spark_config(settings), environment=environment)
 
 

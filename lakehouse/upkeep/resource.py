@@ -6,7 +6,7 @@ import dagster as dg
 from pydantic import Field
 from pyiceberg.catalog import Catalog
 
-from lakehouse.catalog import _cached_catalog, catalog_properties
+from lakehouse.catalog import catalog_properties, shared_catalog
 from lakehouse.settings import Settings, settings_for
 from lakehouse.upkeep.rules import TableRules, rules_for
 from lakehouse.upkeep.storage import Storage
@@ -24,7 +24,7 @@ class UpkeepResource(dg.ConfigurableResource):
         return settings_for(self.environment)
 
     def catalog(self) -> Catalog:
-        return _cached_catalog(self.settings())
+        return shared_catalog(self.settings())
 
     def storage(self) -> Storage:
         return Storage(catalog_properties(self.settings()))
