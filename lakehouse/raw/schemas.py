@@ -3,8 +3,8 @@
 Types, nullability, ranges and key uniqueness per stream. They validate the pandas view of the
 Arrow batch; failures are collected lazily so one report names every bad column at once.
 Hostile input (tests/reliability) set the outer bounds: every timestamp lies in
-``TIMESTAMP_RANGE``, every text column (declared or not) is at most ``MAX_TEXT_CHARS`` long
-(e-mail ``MAX_EMAIL_CHARS``), and a price is a finite number.
+``TIMESTAMP_RANGE``, every text column (declared or not, and the text fields of a struct) is
+at most ``MAX_TEXT_CHARS`` long (e-mail ``MAX_EMAIL_CHARS``), and a price is a finite number.
 """
 
 from __future__ import annotations
@@ -45,14 +45,32 @@ def _finite() -> pa.Check:
 
 
 def _text(stream: str, *declared: str) -> dict[str, pa.Column]:
-    """A length bound on every text column of the stream not declared with its own rules."""
-    return {
+    """A length bound on every text column of the stream not declared with its own rules, and
+    on the text fields of its struct columns (users' ``address``)."""
+    text = {
         field.name: pa.Column(
             str, pa.Check.str_length(max_value=MAX_TEXT_CHARS), nullable=True, required=False
         )
         for field in STREAMS_BY_NAME[stream].schema
         if pyarrow.types.is_string(field.type) and field.name not in declared
     }
+    structs = {
+        field.name: pa.Column(object, _struct_text_bounded(), nullable=True, required=False)
+        for field in STREAMS_BY_NAME[stream].schema
+        if pyarrow.types.is_struct(field.type) and field.name not in declared
+    }
+    return text | structs
+
+
+def _short_fields(record: object) -> bool:
+    # pandas holds an Arrow struct value as a dict (None when the struct is null).
+    if not isinstance(record, dict):
+        return True
+    return all(len(v) <= MAX_TEXT_CHARS for v in record.values() if isinstance(v, str))
+
+
+def _struct_text_bounded() -> pa.Check:
+    return pa.Check(_short_fields, element_wise=True, name=f"text_fields_at_most_{MAX_TEXT_CHARS}")
 
 
 def _bounded(*checks: pa.Check) -> list[pa.Check]:

@@ -48,3 +48,21 @@ def purchases(ids: list[int], created: list[dt.datetime]) -> pa.Table:
         },
         schema=STREAMS_BY_NAME["purchases"].schema,
     )
+
+
+def users(ids: list[int], cities: list[str | None]) -> pa.Table:
+    """A raw users batch; ``cities[i]`` is user ``ids[i]``'s address city (a struct field)."""
+    schema = STREAMS_BY_NAME["users"].schema
+    n = len(ids)
+    columns = {name: [None] * n for name in schema.names}
+    columns |= {
+        "id": ids,
+        "name": [f"user {i}" for i in ids],
+        "email": [f"user{i}@example.org" for i in ids],
+        "created_at": [T0] * n,
+        "updated_at": [T0] * n,
+        "address": [{"city": city, "country_code": "FR"} for city in cities],
+        "_airbyte_raw_id": [f"u{i}" for i in ids],
+        "_airbyte_extracted_at": [T0] * n,
+    }
+    return pa.table(columns, schema=schema)

@@ -38,6 +38,8 @@ def test_every_column_the_pandera_contract_checks_is_declared_with_a_compatible_
                 assert field.type == pa.int64(), name
             elif str(column.dtype) == "float64":
                 assert field.type == pa.float64(), name
+            elif str(column.dtype) == "object":  # a struct's text fields
+                assert pa.types.is_struct(field.type), name
             else:
                 assert field.type == pa.string(), name
 
@@ -62,3 +64,17 @@ def test_the_worker_imports_nothing_from_the_lakehouse():
         for alias in node.names
     }
     assert not {module for module in modules if module and module.startswith("lakehouse")}
+
+
+def test_text_inside_a_struct_column_is_bounded_like_any_text():
+    """A megabyte city in ``address`` is refused, naming the column, like a megabyte name."""
+    from raw_batches import users
+
+    from lakehouse.quality import validate_table
+    from lakehouse.raw.schemas import MAX_TEXT_CHARS
+
+    fine = validate_table(SCHEMAS["users"], users([1, 2], ["Lyon", None]))
+    assert fine.passed, fine.summary()
+    huge = users([1, 2, 3], ["Lyon", "x" * (MAX_TEXT_CHARS + 1), "é" * 1_048_576])
+    report = validate_table(SCHEMAS["users"], huge)
+    assert [(f.column, f.bad_rows) for f in report.failures] == [("address", 2)], report.summary()
