@@ -21,6 +21,7 @@ import importlib.metadata
 import os
 import shutil
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,30 @@ def run_environment(context: dg.AssetExecutionContext | None) -> dict[str, str]:
 
 
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+# Each dbt invocation writes ~2 MB (manifest, run results, logs) to its own target directory,
+# under target/runs/: the newest are kept for debugging, older ones pruned so a laptop's
+# checkout does not grow by megabytes a day. Never one younger than an hour (still running).
+INVOCATIONS_DIR = "runs"
+KEEP_INVOCATIONS = 20
+PRUNE_MIN_AGE_SECONDS = 3600.0
+
+
+def prune_invocations(
+    directory: Path, *, keep: int = KEEP_INVOCATIONS, min_age_seconds: float = PRUNE_MIN_AGE_SECONDS
+) -> list[Path]:
+    """Remove invocation directories beyond the ``keep`` newest, if older than the minimum age."""
+    if not directory.is_dir():
+        return []
+    runs = sorted(
+        (path for path in directory.iterdir() if path.is_dir()),
+        key=lambda path: path.stat().st_mtime,
+        reverse=True,
+    )
+    cutoff = time.time() - min_age_seconds
+    removed = [path for path in runs[keep:] if path.stat().st_mtime < cutoff]
+    for path in removed:
+        shutil.rmtree(path, ignore_errors=True)
+    return removed
 
 
 def seed_partial_parse(prepared: Path, target: Path) -> bool:
@@ -123,8 +148,11 @@ class LakehouseDbtCliResource(DbtCliResource):
         overrides = {**self.environment, "LAKEHOUSE_HOME": home, **run_environment(asset_context)}
         if window is not None:
             overrides |= window_environment(*window)
-        target_path = target_path or self._get_unique_target_path(context=context)
         project_dir = Path(self.project_dir)
+        if target_path is None:
+            unique = self._get_unique_target_path(context=context)
+            target_path = unique.parent / INVOCATIONS_DIR / unique.name
+            prune_invocations(project_dir / target_path.parent)
         seed_partial_parse(
             project_dir / prepared_target_path(settings.analytics_target), project_dir / target_path
         )

@@ -138,3 +138,21 @@ def test_duckdb_logs_the_data_files_a_pruned_scan_opens(catalog, tmp_path: Path)
     conn.close()
     data = {p for p in duckdb_iceberg.files_opened(tmp_path / "log") if p.endswith(".parquet")}
     assert [Path(p).parent.name for p in data] == ["created_at_day=2024-01-02"]
+
+
+def test_old_dbt_invocation_directories_are_pruned_beyond_the_newest(tmp_path: Path) -> None:
+    """The newest are kept for debugging, never one still young enough to be running."""
+    import os
+    import time
+
+    from lakehouse.analytics.resources import prune_invocations
+
+    now = time.time()
+    ages = {"a": 10, "e": 60, "f": 1800, "b": 7200, "c": 7300, "d": 9000}  # seconds old
+    for name, age in ages.items():
+        (tmp_path / name).mkdir()
+        os.utime(tmp_path / name, (now - age, now - age))
+    removed = prune_invocations(tmp_path, keep=2, min_age_seconds=3600)
+    assert sorted(path.name for path in removed) == ["b", "c", "d"]  # f: too young to prune
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["a", "e", "f"]
+    assert prune_invocations(tmp_path / "missing") == []

@@ -27,6 +27,7 @@ from incremental import FileReads, file_day, run_day, tracking_reads  # noqa: E4
 from synthetic import build_synthetic_raw_asset, products, purchases, users  # noqa: E402
 
 from lakehouse.analytics.prepare import DBT_PROJECT_DIR  # noqa: E402
+from lakehouse.analytics.resources import INVOCATIONS_DIR  # noqa: E402
 from lakehouse.definitions import build_definitions  # noqa: E402
 from lakehouse.iceberg import IcebergIOManager  # noqa: E402
 
@@ -108,7 +109,11 @@ def test_the_purchases_chain_is_read_in_both_processes(reads: FileReads) -> None
 
 def test_the_days_dbt_invocations_reuse_the_prepared_parse(one_day: OneDay) -> None:
     # dagster-dbt names each invocation's target directory <op>-<run id[:7]>-<random>.
-    logs = sorted((DBT_PROJECT_DIR / "target").glob(f"analytics_*-{one_day.run_id[:7]}-*/dbt.log"))
+    logs = sorted(
+        (DBT_PROJECT_DIR / "target" / INVOCATIONS_DIR).glob(
+            f"analytics_*-{one_day.run_id[:7]}-*/dbt.log"
+        )
+    )
     assert len(logs) == 2, "the daily and the unpartitioned analytics steps each ran dbt"
     for log in logs:
         text = log.read_text()
