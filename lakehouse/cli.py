@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from lakehouse.settings import SettingsError
 from lakehouse.upkeep.commands import COMMANDS as UPKEEP_COMMANDS
 from lakehouse.upkeep.commands import add_upkeep_commands, run_upkeep_command
+from lakehouse.wap import staged
 from lakehouse.wap.commands import COMMAND as QUARANTINE_COMMAND
 from lakehouse.wap.commands import add_quarantine_commands, run_quarantine_command
 
@@ -30,12 +31,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     add_upkeep_commands(commands)  # restore, erase
     add_quarantine_commands(commands)  # quarantine list|replay
+    staged.add_arguments(
+        commands.add_parser(
+            staged.COMMAND,
+            help="audit a staging table's audit branch written outside Dagster (a "
+            "SparkApplication's --stage-only run) and publish it if its contract passes",
+        )
+    )
     args = parser.parse_args(argv)
     try:
         if args.command in UPKEEP_COMMANDS:
             return run_upkeep_command(args)
         if args.command == QUARANTINE_COMMAND:
             return run_quarantine_command(args)
+        if args.command == staged.COMMAND:
+            return staged.run(args)
         if args.command == "tables":
             return _tables(as_json=args.json)
         if args.command == "doctor":

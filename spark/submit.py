@@ -14,7 +14,7 @@ they are committed to the audit branch ``audit/<run id>``, then
 - with ``--stage-only`` (the Spark image, which ships this directory alone), left on the branch
   for a blocking check to audit and publish: a Dagster run passes its own run id and its
   staging gate publishes ``audit/<run id>``; otherwise run
-  ``python -m lakehouse.wap.staged <table> --run-id <id> [--start .. --end ..]`` where the
+  ``lakehouse publish-staged <table> --run-id <id> [--start .. --end ..]`` where the
   lakehouse package is (the code-location image).
 
 The catalog conf comes from the ``LAKEHOUSE_*`` settings through ``lakehouse.engine_conf`` when
@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.stage_only:
         print(
             f"{target}: staged on branch {branch}; main unchanged until it is audited and "
-            f"published (python -m lakehouse.wap.staged {args.table} --run-id {args.run_id})"
+            f"published (lakehouse publish-staged {args.table} --run-id {args.run_id})"
         )
         return 0
     published, why = publish(args.table, args.run_id, window)

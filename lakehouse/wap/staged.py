@@ -5,7 +5,9 @@ pandera contract, its ``wap/*`` policy, the window's rows, then ``main`` fast-fo
 ``spark/submit.py`` calls it after its write; after a ``--stage-only`` SparkApplication (the
 Spark image has no lakehouse package) run it where the package is, with the same arguments:
 
-    python -m lakehouse.wap.staged purchases --run-id <id> --start 2024-01-01 --end 2024-01-03
+    lakehouse publish-staged purchases --run-id <id> --start 2024-01-01 --end 2024-01-03
+
+(or ``python -m lakehouse.wap.staged`` with the same arguments).
 """
 
 from __future__ import annotations
@@ -37,12 +39,12 @@ def audit_staged_branch(
     from lakehouse.iceberg.branches import audit_branch
     from lakehouse.iceberg.writes import window_filter
     from lakehouse.quality import validate_rows
-    from lakehouse.settings import get_settings, load_settings
+    from lakehouse.settings import settings_for
     from lakehouse.staging.schemas import SCHEMAS
     from lakehouse.staging.tables import STAGING_TABLES_BY_NAME
 
     staging = STAGING_TABLES_BY_NAME[table]
-    settings = load_settings(dict(environ)) if environ else get_settings()
+    settings = settings_for(environ or {})
     catalog = build_catalog(settings)
     row_filter: BooleanExpression = AlwaysTrue()
     column = staging.contract.partition_column
@@ -67,20 +69,32 @@ def _instant(value: str) -> dt.datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Exit 0 when the branch was published, 1 when the audit kept main where it was."""
-    parser = argparse.ArgumentParser(description="audit a staged staging branch and publish it")
+COMMAND = "publish-staged"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("table", help="staging table, e.g. purchases")
     parser.add_argument("--run-id", required=True, help="the branch is audit/<RUN_ID>")
     parser.add_argument("--start", type=_instant, help="window start (inclusive)")
     parser.add_argument("--end", type=_instant, help="window end (exclusive)")
-    args = parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Exit 0 when the branch was published, 1 when the audit kept main where it was, 2 for
+    a window given by one bound only."""
     if (args.start is None) != (args.end is None):
-        parser.error("--start and --end go together")
+        print("error: --start and --end go together")
+        return 2
     window = None if args.start is None else (args.start, args.end)
     outcome = audit_staged_branch(args.table, args.run_id, window)
     print(f"staging.{args.table}: {'published' if outcome.published else outcome.reason}")
     return 0 if outcome.published else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="audit a staged staging branch and publish it")
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

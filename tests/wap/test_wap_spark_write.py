@@ -24,7 +24,6 @@ from lakehouse.iceberg.branches import audit_branch, branch_head, read_branch
 from lakehouse.iceberg.writes import REQUEST_PROPERTY
 from lakehouse.quality import build_pandera_check
 from lakehouse.staging import SparkIcebergIOManager
-from lakehouse.wap import staged
 from lakehouse.wap.staged import audit_staged_branch
 from spark import branches, iceberg_io
 from tests.analytics.staging_data import products
@@ -141,7 +140,9 @@ def test_a_spark_submit_branch_is_published_only_when_the_contract_passes(
     _stage_as_spark_submit(catalog, negative, "s2")
     for key, value in environment.items():  # the command reads the process settings
         monkeypatch.setenv(key, value)
-    assert staged.main(["products", "--run-id", "s2"]) == 1, "a rejected branch exits 1"
+    from lakehouse.cli import main as lakehouse_command
+
+    assert lakehouse_command(["publish-staged", "products", "--run-id", "s2"]) == 1, "kept: 1"
 
     assert "main not changed" in capsys.readouterr().out
     table = catalog.load_table("staging.products")
