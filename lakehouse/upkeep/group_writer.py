@@ -2,7 +2,8 @@
 
 Fast path: the group's files were read ahead (``file_reads.Prefetch``) and already have the
 table's schema; rows are streamed into the Parquet writer one row group at a time, so writing
-the first row group overlaps reading the rest (both in Arrow, off the GIL). Otherwise the rows
+the first row group overlaps reading the rest (both in Arrow, off the GIL), and columns whose
+dictionary would overflow are written plain from the start (``encoding``). Otherwise the rows
 are read whole (Arrow or pyiceberg's projection) and written by pyiceberg's ``write_file``.
 """
 
@@ -19,6 +20,7 @@ from pyiceberg.table import FileScanTask, Table, TableProperties, WriteTask
 from pyiceberg.typedef import Record
 
 from lakehouse.iceberg.files import split_by_partition
+from lakehouse.upkeep.encoding import dictionary_columns
 from lakehouse.upkeep.file_reads import Prefetch, SchemaChanged, read_files
 
 # Row groups of compacted files, unless the table sets write.parquet.row-group-limit: half of
@@ -29,6 +31,21 @@ ROW_GROUP_ROWS = 524_288
 
 def _properties(table: Table) -> dict[str, str]:
     return {TableProperties.PARQUET_ROW_GROUP_LIMIT: str(ROW_GROUP_ROWS), **table.properties}
+
+
+class _PlannedWriter(ParquetFormatWriter):
+    """pyiceberg's Parquet writer (the table's codec, page and dictionary settings, Iceberg
+    statistics), choosing dictionary columns from the first row group it is given."""
+
+    def write(self, table: pa.Table) -> None:
+        if self._writer is None:
+            kwargs = self._parquet_writer_kwargs
+            kwargs["use_dictionary"] = dictionary_columns(
+                table,
+                row_group_rows=self._row_group_size,
+                dictionary_bytes=kwargs["dictionary_pagesize_limit"],
+            )
+        super().write(table)
 
 
 class _PartitionPath:
@@ -55,7 +72,7 @@ def _stream(
     )
     path = table.location_provider().new_data_location(name, key)  # type: ignore[arg-type]
     output = table.io.new_output(path)
-    writer = ParquetFormatWriter(output, schema, properties)
+    writer = _PlannedWriter(output, schema, properties)
     pending: list[pa.Table] = []
     rows = 0
     try:

@@ -3,7 +3,8 @@
 pyiceberg converts each manifest's embedded Avro schema to an Iceberg schema and builds a
 reader tree for every file it opens; manifests written by one writer share that schema, and
 after 200 appends the conversion was most of the read (4-6x the decoding). Readers are cached
-by the schema's JSON text; entries come out exactly as ``ManifestFile.fetch_manifest_entry``
+by the schema's JSON text, and the reader of the Avro header itself (the same for every file,
+yet rebuilt per file: a quarter of a millisecond, 50 ms over 200 manifests) is built once; entries come out exactly as ``ManifestFile.fetch_manifest_entry``
 returns them (same read schema, types, enums and inheritance from the manifest).
 """
 
@@ -11,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyiceberg.avro.file import AvroFile
-from pyiceberg.avro.resolver import resolve_reader
+from pyiceberg.avro.file import META_SCHEMA, AvroFile, AvroFileHeader
+from pyiceberg.avro.resolver import construct_reader, resolve_reader
 from pyiceberg.io import FileIO
 from pyiceberg.manifest import (
     DEFAULT_READ_VERSION,
@@ -28,6 +29,7 @@ from pyiceberg.manifest import (
 
 _READERS: dict[str, Any] = {}
 _SCHEMA_KEY = "avro.schema"
+_HEADER_READER = construct_reader(META_SCHEMA, {-1: AvroFileHeader})
 
 
 class _CachedReaderAvroFile(AvroFile[ManifestEntry]):
@@ -36,7 +38,7 @@ class _CachedReaderAvroFile(AvroFile[ManifestEntry]):
 
         with self.input_file.open() as stream:
             self.decoder = new_decoder(stream.read())
-        self.header = self._read_header()
+        self.header = _HEADER_READER.read(self.decoder)
         key = self.header.meta.get(_SCHEMA_KEY, "")
         if key not in _READERS:
             schema = self.header.get_schema()
