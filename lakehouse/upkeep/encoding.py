@@ -26,6 +26,12 @@ import pyarrow.parquet as pq
 
 SAMPLE_ROWS = 2048
 _SEED = 20_240_101  # a fixed sample: the same input gives the same file layout
+_VARIABLE_WIDTH = (
+    pa.types.is_string,
+    pa.types.is_large_string,
+    pa.types.is_binary,
+    pa.types.is_large_binary,
+)
 
 
 def _value_bytes(column: pa.ChunkedArray) -> float | None:
@@ -33,7 +39,7 @@ def _value_bytes(column: pa.ChunkedArray) -> float | None:
     kind = column.type
     if pa.types.is_boolean(kind) or pa.types.is_nested(kind) or pa.types.is_null(kind):
         return None
-    if pa.types.is_string(kind) or pa.types.is_binary(kind) or pa.types.is_large_string(kind):
+    if any(check(kind) for check in _VARIABLE_WIDTH):
         valid = column.drop_null()
         if len(valid) == 0:
             return None

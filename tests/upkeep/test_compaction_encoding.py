@@ -47,6 +47,19 @@ def test_near_unique_columns_are_planned_plain_and_repetitive_ones_keep_a_dictio
     assert plain_columns(nulls, row_group_rows=5_000, dictionary_bytes=64) == set()
 
 
+def test_unique_text_is_planned_plain_by_its_length_and_repeated_text_is_not():
+    rows = pa.table(
+        {
+            "key": pa.array([f"order-{i:08d}" for i in range(20_000)], pa.large_string()),
+            "kind": [f"kind-{i % 7}" for i in range(20_000)],
+            "blob": pa.array([f"{i:012d}".encode() for i in range(20_000)], pa.large_binary()),
+        }
+    )
+    # 18-byte entries: about 900 fit in 16 KB, far fewer than 20,000 distinct keys
+    plain = plain_columns(rows, row_group_rows=20_000, dictionary_bytes=16_384)
+    assert plain == {"key", "blob"}
+
+
 def test_skewed_values_keep_their_dictionary():
     # 1,000 distinct values, but nine rows in ten are one of ten: a dictionary pays
     rng = np.random.default_rng(1)
