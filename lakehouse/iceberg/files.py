@@ -117,7 +117,11 @@ def write_data_files(table: Table, data: pa.Table) -> list[DataFile]:
 
 
 def write_tasks(io: FileIO, metadata: TableMetadata, tasks: list[WriteTask]) -> list[DataFile]:
-    """pyiceberg's ``write_file`` for Parquet tables, with the project's Parquet writer."""
+    """pyiceberg's ``write_file`` for Parquet tables, with the project's Parquet writer.
+
+    The same steps (sanitised file schema, field ids, location provider, one thread per file);
+    written out here because ``write_file`` takes its writer from a process-wide registry,
+    and replacing that would change every pyiceberg write in the process."""
     if not writes_parquet(metadata):
         return list(write_file(io, metadata, iter(tasks)))
     file_schema = sanitize_column_names(metadata.schema())
