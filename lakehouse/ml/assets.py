@@ -107,15 +107,19 @@ def churn_training_set(
     customers: pd.DataFrame,
     purchases: pd.DataFrame,
 ) -> pa.Table:
-    frame = features.churn_training_set(
-        customers, purchases, config.reference(), config.churn_horizon_days
-    )
-    context.add_output_metadata(
-        {
-            "dagster/row_count": len(frame),
-            "churn_rate": float(frame["churned"].mean()) if len(frame) else 0.0,
-        }
-    )
+    reference, horizon = config.reference(), config.churn_horizon_days
+    frame = features.churn_training_set(customers, purchases, reference, horizon)
+    # An empty set is legitimate (too short a history): its metadata says why; not a failure.
+    meta: dict[str, object] = {
+        "dagster/row_count": len(frame),
+        "reference_date": reference.isoformat(),
+        "churn_rate": float(frame["churned"].mean()) if len(frame) else 0.0,
+    }
+    if frame.empty:
+        reason = features.churn_set_empty_reason(customers, purchases, reference, horizon)
+        meta["empty_reason"] = reason
+        context.log.warning(f"ml/churn_training_set is empty: {reason}")
+    context.add_output_metadata(meta)
     return to_table(CHURN_TRAINING_SET, frame)
 
 

@@ -124,3 +124,25 @@ def churn_training_set(
     features["reference_date"] = reference
     features["horizon_days"] = horizon_days
     return features.reset_index(drop=True)
+
+
+def churn_set_empty_reason(
+    customers: pd.DataFrame, purchases: pd.DataFrame, reference: dt.date, horizon_days: int
+) -> str:
+    """Why ``churn_training_set`` has no row, in a line an analyst can act on.
+
+    The population is customers who paid before the cutoff: a short history, or a window of
+    purchases that starts after the cutoff, leaves it empty without anything being wrong.
+    """
+    cutoff = reference - dt.timedelta(days=horizon_days)
+    start = as_of_instant(cutoff)
+    paid = _utc(purchases["purchased_at"])
+    known = _utc(purchases["created_at"]) < start
+    paid_before = int((known & paid.notna() & (paid < start)).sum())
+    signed_up = int((_utc(customers["created_at"]) < start).sum())
+    return (
+        f"no customer paid before the cutoff {cutoff.isoformat()} (reference "
+        f"{reference.isoformat()} minus {horizon_days} days): {paid_before} of {len(purchases)} "
+        f"purchases read were paid before it, {signed_up} of {len(customers)} customers had "
+        "signed up; a longer history or a shorter churn_horizon_days fills it"
+    )

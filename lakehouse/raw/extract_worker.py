@@ -8,7 +8,7 @@ takes seconds). It imports nothing from ``lakehouse``: its only contract is two 
 
 REQUEST.json: {"connector": "source-faker", "executable": "/path/to/source-faker",
 "config": {...}, "streams": ["users", ...], "state": {"users": <Airbyte state message>, ...},
-"output_dir": "/tmp/..."}. It writes, in output_dir, ``<stream>.arrow`` per stream that has
+"output_dir": "/tmp/...", "clock": "2026-06-15T12:00:00+00:00" or null}. It writes, in output_dir, ``<stream>.arrow`` per stream that has
 records and ``result.json``: {"streams": {"users": {"records": 50, "file": "users.arrow" or
 null, "state": <new state message> or null}}}. Columns are as PyAirbyte's DuckDB cache types
 them (including ``_airbyte_raw_id``, ``_airbyte_extracted_at``, ``_airbyte_meta``); JSON
@@ -18,6 +18,7 @@ columns are written as text. The caller casts to its declared schema.
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 import time
 import warnings
@@ -38,10 +39,13 @@ def extract(request: dict[str, Any]) -> dict[str, Any]:
     streams: list[str] = list(request["streams"])
     # local_executable: the connector lives in its own venv (airbyte-cdk<7), so PyAirbyte
     # never installs anything at run time.
+    executable = request["executable"]
+    if request.get("clock"):
+        executable = _launcher_at(executable, request["clock"], out)
     source = ab.get_source(
         request["connector"],
         config=request["config"],
-        local_executable=request["executable"],
+        local_executable=executable,
         streams=streams,
     )
     # A fresh cache per run: the lakehouse, not this cache, is the system of record for state.
@@ -88,6 +92,26 @@ def extract(request: dict[str, Any]) -> dict[str, Any]:
     finally:
         connection.close()
     return result
+
+
+def _launcher_at(executable: str, clock: str, out: Path) -> str:
+    """A launcher running the connector's console script with its clock set to ``clock``.
+
+    time-machine (installed in the connector's env) moves ``datetime.now`` and ``time.time``
+    before the connector is imported, so source-faker's dates, which run from 2000 to "now",
+    are the same on any day; the clock then ticks from there.
+    """
+    python = Path(executable).with_name("python")
+    code = (
+        "import runpy, sys, time_machine\n"
+        f"time_machine.travel({clock!r}, tick=True).start()\n"
+        f"sys.argv[0] = {executable!r}\n"
+        f"runpy.run_path({executable!r}, run_name='__main__')\n"
+    )
+    launcher = out / "connector-at-clock"
+    launcher.write_text(f'#!/bin/sh\nexec {shlex.quote(str(python))} -c {shlex.quote(code)} "$@"\n')
+    launcher.chmod(0o700)
+    return str(launcher)
 
 
 def _state_json(state: Any) -> dict[str, Any] | None:

