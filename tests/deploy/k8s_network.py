@@ -1,17 +1,22 @@
 """Which flows the rendered NetworkPolicies admit, evaluated offline as a CNI would.
 
 A connection needs both sides: an egress rule of the source's namespace (when a policy with
-Egress selects the source) and an ingress rule of the destination's. ``ipBlock`` peers are taken
-to match any address, so a flow they could open is never reported as closed.
+Egress selects the source) and an ingress rule of the destination's. ``ipBlock`` peers match by
+address (``cidr`` minus ``except``); a pod is given an address in the pod network, and what sits
+outside it (nodes, the API server, the SMTP relay) is an ``external`` Pod with its own address,
+which no namespace or pod selector matches.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from k8s_manifests import Doc
+
+POD_NETWORK_ADDRESS = "10.244.3.17"  # any pod's address, inside the cluster's pod CIDR
 
 
 @dataclass(frozen=True)
@@ -19,6 +24,12 @@ class Pod:
     namespace: str
     labels: Mapping[str, str]
     ports: Mapping[str, int] = field(default_factory=dict)  # named container ports
+    ip: str = POD_NETWORK_ADDRESS
+    external: bool = False  # outside the pod network: no namespace, matched by ipBlock only
+
+
+def external(ip: str) -> Pod:
+    return Pod("", {}, ip=ip, external=True)
 
 
 def selects(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
@@ -48,9 +59,18 @@ def _namespace_labels(docs: list[Doc], namespace: str) -> dict[str, str]:
     return labels
 
 
+def _in_block(block: Doc, ip: str) -> bool:
+    address = ipaddress.ip_address(ip)
+    if address not in ipaddress.ip_network(block["cidr"]):
+        return False
+    return not any(address in ipaddress.ip_network(e) for e in block.get("except") or [])
+
+
 def _peer_matches(docs: list[Doc], peer: Doc, policy_ns: str, pod: Pod) -> bool:
     if "ipBlock" in peer:
-        return True
+        return _in_block(peer["ipBlock"], pod.ip)
+    if pod.external:
+        return False
     if "namespaceSelector" in peer:
         if not selects(peer["namespaceSelector"], _namespace_labels(docs, pod.namespace)):
             return False
@@ -83,6 +103,8 @@ def _side_allows(
 ) -> bool:
     """Whether the policies selecting ``subject`` let it send (egress) or take (ingress)."""
     kind, peers_key = ("Egress", "to") if direction == "egress" else ("Ingress", "from")
+    if subject.external:
+        return True  # no NetworkPolicy governs what is outside the pod network
     policies = [
         d
         for d in docs

@@ -101,6 +101,38 @@ CUSTOM_RESOURCES: dict[str, tuple[str, list[tuple[str, Check, str]]]] = {
             ("spec.dnsNames", _nonempty_list, "a non-empty list"),
         ],
     ),
+    "Bundle": (
+        "trust.cert-manager.io/v1alpha1",
+        [
+            ("spec.sources", _nonempty_list, "a non-empty list"),
+            ("spec.target.configMap.key", _is(str), "the ConfigMap key to write"),
+        ],
+    ),
+    "ExternalSecret": (
+        "external-secrets.io/v1",
+        [
+            ("spec.secretStoreRef.name", _is(str), "a secret store"),
+            (
+                "spec.secretStoreRef.kind",
+                _one_of("SecretStore", "ClusterSecretStore"),
+                "a store kind",
+            ),
+            (
+                "spec.refreshInterval",
+                lambda v: isinstance(v, str) and bool(DURATION.match(v)),
+                "a duration",
+            ),
+            ("spec.target.name", _is(str), "the Secret to write"),
+            ("spec.data", _nonempty_list, "a non-empty list"),
+        ],
+    ),
+    "ClusterSecretStore": (
+        "external-secrets.io/v1",
+        [
+            ("spec.provider.vault.server", _is(str), "the Vault address"),
+            ("spec.provider.vault.auth.kubernetes.role", _is(str), "a Vault Kubernetes-auth role"),
+        ],
+    ),
     "Application": (
         "argoproj.io/v1alpha1",
         [

@@ -21,7 +21,7 @@ def test_dagster_values_use_the_chart_names():
     assert "securityContext" not in launcher  # see the comment in the values file
     assert values["computeLogManager"]["type"] == "S3ComputeLogManager"
     s3 = values["computeLogManager"]["config"]["s3ComputeLogManager"]
-    assert s3["endpointUrl"].startswith("http://minio.")
+    assert s3["endpointUrl"].startswith("https://minio.")  # TLS: MinIO serves HTTPS
     (deployment,) = values["dagster-user-deployments"]["deployments"]
     assert deployment["dagsterApiGrpcArgs"] == ["-m", "lakehouse.definitions"]
     assert deployment["envConfigMaps"] == [{"name": "lakehouse-settings"}]
@@ -68,6 +68,6 @@ def test_airbyte_runs_on_the_platform_database_and_minio():
     storage = values["global"]["storage"]
     assert storage["type"] == "minio" and storage["secretName"] == "airbyte-storage"
     assert (
-        storage["minio"]["endpoint"] == "http://minio.data-platform-storage.svc.cluster.local:9000"
+        storage["minio"]["endpoint"] == "https://minio.data-platform-storage.svc.cluster.local:9000"
     )
     assert "accessKeyId" not in storage["minio"] and "secretAccessKey" not in storage["minio"]

@@ -45,7 +45,9 @@ def test_spark_connect_urls_point_at_the_deployed_service(env_docs):
     settings = settings_from_config(_settings_configmap(docs))
     services = _service_urls(docs, "spark-connect")
     for remote in (settings.spark_remote, settings.upkeep_spark_remote):
-        assert remote and remote.removeprefix("sc://") in services
+        # sc://host:port/;use_ssl=true: the TLS port of the Service, TLS on
+        address, _, params = remote.removeprefix("sc://").partition("/;")
+        assert address in services and "use_ssl=true" in params.split(";")
 
 
 def test_a_typo_in_an_overlay_setting_fails(rendered):

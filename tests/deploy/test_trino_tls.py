@@ -119,7 +119,9 @@ def test_the_keystore_is_a_mounted_secret_the_certificate_fills(values, env_docs
     assert secret == "trino-tls"  # pragma: allowlist secret
     keystore = values["server"]["config"]["https"]["keystore"]["path"]
     assert certificate_problems(docs, secret, keystore) == [], env
-    (certificate,) = [d for d in docs if d["kind"] == "Certificate"]
+    (certificate,) = [
+        d for d in docs if d["kind"] == "Certificate" and d["metadata"]["name"] == "trino-tls"
+    ]
     assert schema_problems(certificate) == []
     assert certificate["spec"]["issuerRef"] == {
         "group": "cert-manager.io",
@@ -263,7 +265,9 @@ def test_plain_http_and_8080_addresses_are_caught():
 
 def test_a_certificate_missing_the_combined_pem_or_the_service_name_is_caught(rendered):
     docs = copy.deepcopy(rendered["prod"])
-    (certificate,) = [d for d in docs if d["kind"] == "Certificate"]
+    (certificate,) = [
+        d for d in docs if d["kind"] == "Certificate" and d["metadata"]["name"] == "trino-tls"
+    ]
     certificate["spec"]["dnsNames"] = ["trino"]
     certificate["spec"].pop("additionalOutputFormats")
     assert len(certificate_problems(docs, "trino-tls", "/etc/trino/tls/tls-combined.pem")) == 2
