@@ -12,6 +12,7 @@ import shlex
 from typing import Literal
 
 from lakehouse.loopback import secrets as secret_store
+from lakehouse.loopback.dagster_instance import PASSWORD_ENV
 from lakehouse.loopback.layout import HOST, Layout, LoopbackError
 from lakehouse.loopback.nessie import WAREHOUSE
 from lakehouse.loopback.postgres import sqlalchemy_url
@@ -99,10 +100,13 @@ def export_lines(layout: Layout, catalog: Catalog = "rest") -> list[str]:
         for key, value in public_settings(layout, catalog).items()
     ]
     secrets_path = shlex.quote(str(layout.secrets_file))
+    reader = "python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])'"
     for variable, name in SECRET_SETTINGS.items():
         if catalog == "sql" and variable == "LAKEHOUSE_CATALOG_CLIENT_SECRET":
             continue
-        reader = "python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])'"
         lines.append(f'export {variable}="$({reader} {secrets_path} {name})"')
     lines.append(f"export PGPASSFILE={shlex.quote(str(layout.pgpass_file))}")
+    # Dagster's instance on the loopback PostgreSQL (dagster_instance.py).
+    lines.append(f"export DAGSTER_HOME={shlex.quote(str(layout.service_dir('dagster')))}")
+    lines.append(f'export {PASSWORD_ENV}="$({reader} {secrets_path} postgres_dagster)"')
     return lines

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from lakehouse.loopback import engines, keycloak, nessie, postgres, storage
+from lakehouse.loopback import dagster_instance, engines, keycloak, nessie, postgres, storage
 from lakehouse.loopback import secrets as secret_store
 from lakehouse.loopback.layout import HOST, Layout, LoopbackError, server_java_home
 from lakehouse.loopback.processes import (
@@ -61,6 +61,7 @@ def up(layout: Layout, say: Callable[[str], None] = print) -> None:
     reset = postgres.ROLES if fresh else postgres.CATALOG_DATABASES if storage_fresh else ()
     postgres.ensure_databases(secrets, reset=tuple(reset))
     postgres.write_pgpass(layout.pgpass_file, secrets)
+    dagster_instance.write_instance(layout)
     keystore = ensure_certificates(layout.tls_dir, ["localhost"], [HOST])
     _ensure(layout, storage_launch, say)
     if storage_fresh:

@@ -40,7 +40,7 @@ def launch(layout: Layout) -> Launch:
     port = layout.ports["s3"]
 
     def ready() -> bool:
-        with urllib.request.urlopen(f"http://{HOST}:{port}/moto-api/data.json", timeout=2):
+        with urllib.request.urlopen(f"http://{HOST}:{port}/moto-api/", timeout=2):
             return True
 
     return Launch(
