@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from lakehouse.settings import Settings
 
-# S3 error codes that mean "these keys are wrong or not allowed", as MinIO, AWS and moto send them.
+# S3 error codes that mean "these keys are wrong or not allowed", as S3 servers send them and
+# as pyarrow's AWS SDK spells them.
 S3_CREDENTIAL_ERRORS = (
     "InvalidAccessKeyId",
+    "INVALID_ACCESS_KEY_ID",
     "SignatureDoesNotMatch",
+    "SIGNATURE_DOES_NOT_MATCH",
     "AccessDenied",
     "ACCESS_DENIED",
-    "InvalidClientTokenId",
 )
 
 

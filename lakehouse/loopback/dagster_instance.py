@@ -31,6 +31,8 @@ def postgres_db(layout: Layout) -> dict[str, Any]:
         "db_name": ROLE,
         # The platform's server requires TLS (postgresqlParams.sslmode); the loopback's has none.
         "params": {"sslmode": "disable"},
+        # The chart's postgresqlScheme: SQLAlchemy 2.1 maps postgresql:// to psycopg 3.
+        "scheme": "postgresql+psycopg2",
     }
 
 

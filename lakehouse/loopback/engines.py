@@ -50,7 +50,8 @@ SPARK_DRIVER_OPTIONS = "-XX:+UseSerialGC -Xss4m"
 
 def _settings(layout: Layout, catalog: Catalog) -> Settings:
     # Engine files name the secrets' variables only: placeholders stand in for their values.
-    return settings_from_config(public_settings(layout, catalog))
+    public = public_settings(layout, catalog)
+    return settings_from_config(public | {"LAKEHOUSE_TRINO_CLIENT_SECRET": "<from-secret>"})
 
 
 def trino_plugins(layout: Layout) -> Path:
