@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import ssl
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pyspark
@@ -65,6 +66,21 @@ def trino_plugins(layout: Layout) -> Path:
     return plugins
 
 
+def trino_ready_check(layout: Layout) -> Callable[[], bool]:
+    def ready() -> bool:
+        # Over HTTPS with the loopback CA: a certificate it did not sign fails the check too.
+        context = ssl.create_default_context(cafile=str(layout.ca_bundle))
+        url = f"https://{HOST}:{layout.ports['trino']}/v1/info"
+        with urllib.request.urlopen(url, timeout=2, context=context) as response:
+            return not json.load(response)["starting"]
+
+    return ready
+
+
+def spark_connect_ready_check(layout: Layout) -> Callable[[], bool]:
+    return lambda: port_open(layout.ports["spark_connect"])
+
+
 def trino_launch(
     layout: Layout, secrets: dict[str, str], java_home: Path, keystore: Path
 ) -> Launch:
@@ -100,13 +116,6 @@ def trino_launch(
     for catalog, trino_name in TRINO_CATALOGS.items():
         properties = trino_catalog_properties(_settings(layout, catalog))
         (etc / "catalog" / f"{trino_name}.properties").write_text(render_properties(properties))
-    context = ssl.create_default_context(cafile=str(layout.ca_bundle))
-
-    def ready() -> bool:
-        url = f"https://{HOST}:{ports['trino']}/v1/info"
-        with urllib.request.urlopen(url, timeout=2, context=context) as response:
-            return not json.load(response)["starting"]
-
     return Launch(
         name="trino",
         argv=[
@@ -116,7 +125,7 @@ def trino_launch(
             f"--data-dir={layout.service_dir('trino') / 'data'}",
         ],
         ports=["trino", "trino_internal"],
-        ready=ready,
+        ready=trino_ready_check(layout),
         env={
             "JAVA_HOME": str(java_home),
             "PATH": f"{java_home}/bin:/usr/local/bin:/usr/bin:/bin",
@@ -170,7 +179,7 @@ def spark_connect_launch(layout: Layout, secrets: dict[str, str]) -> Launch:
             str(properties),
         ],
         ports=["spark_connect"],
-        ready=lambda: port_open(layout.ports["spark_connect"]),
+        ready=spark_connect_ready_check(layout),
         env={
             "SPARK_HOME": str(spark_home),
             REST_CREDENTIAL_ENV: f"lakehouse-pipelines:{secrets['client_lakehouse_pipelines']}",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from lakehouse.loopback.artifacts import read_pins, unpacked
@@ -54,8 +55,7 @@ def installed(layout: Layout, java_home: Path) -> Path:
     return home
 
 
-def launch(layout: Layout, secrets: dict[str, str], java_home: Path) -> Launch:
-    home = installed(layout, java_home)
+def ready_check(layout: Layout) -> Callable[[], bool]:
     management = layout.ports["keycloak_management"]
 
     def ready() -> bool:
@@ -64,6 +64,13 @@ def launch(layout: Layout, secrets: dict[str, str], java_home: Path) -> Launch:
         # Ready means the import is done too: the realm's discovery document answers.
         with urllib.request.urlopen(f"{layout.issuer}/.well-known/openid-configuration", timeout=2):
             return True
+
+    return ready
+
+
+def launch(layout: Layout, secrets: dict[str, str], java_home: Path) -> Launch:
+    home = installed(layout, java_home)
+    management = layout.ports["keycloak_management"]
 
     env = {
         "JAVA_HOME": str(java_home),
@@ -86,7 +93,7 @@ def launch(layout: Layout, secrets: dict[str, str], java_home: Path) -> Launch:
         name="keycloak",
         argv=[str(home / "bin" / "kc.sh"), "start", "--optimized", "--import-realm"],
         ports=["keycloak", "keycloak_management"],
-        ready=ready,
+        ready=ready_check(layout),
         env=env,
         timeout_seconds=420,
     )

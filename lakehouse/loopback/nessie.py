@@ -9,6 +9,7 @@ docs/platform-loopback.md lists what differs (Iceberg table branches above all).
 from __future__ import annotations
 
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from lakehouse.loopback.artifacts import fetch, read_pins
@@ -63,6 +64,16 @@ def _properties(layout: Layout) -> dict[str, str]:
     }
 
 
+def ready_check(layout: Layout) -> Callable[[], bool]:
+    management = layout.ports["catalog_management"]
+
+    def ready() -> bool:
+        with urllib.request.urlopen(f"http://{HOST}:{management}/q/health/ready", timeout=2):
+            return True
+
+    return ready
+
+
 def launch(layout: Layout, secrets: dict[str, str], java_home: Path) -> Launch:
     jar = fetch(read_pins()["nessie"], layout)
     workdir = layout.service_dir("nessie")
@@ -70,17 +81,11 @@ def launch(layout: Layout, secrets: dict[str, str], java_home: Path) -> Launch:
     lines = [f"{key}={value}" for key, value in sorted(_properties(layout).items())]
     # Quarkus reads ./config/application.properties; secrets stay in the environment.
     (workdir / "config" / "application.properties").write_text("\n".join(lines) + "\n")
-    management = layout.ports["catalog_management"]
-
-    def ready() -> bool:
-        with urllib.request.urlopen(f"http://{HOST}:{management}/q/health/ready", timeout=2):
-            return True
-
     return Launch(
         name="nessie",
         argv=[str(java_home / "bin" / "java"), *HEAP, "-jar", str(jar)],
         ports=["catalog", "catalog_management"],
-        ready=ready,
+        ready=ready_check(layout),
         env={
             "LOOPBACK_CATALOG_DB_PASSWORD": secrets["postgres_catalog"],
             "LOOPBACK_S3_ACCESS_KEY_ID": secrets["s3_access_key_id"],

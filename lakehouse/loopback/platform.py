@@ -99,11 +99,14 @@ def down(layout: Layout, say: Callable[[str], None] = print) -> None:
 
 
 def status(layout: Layout) -> list[ServiceStatus]:
-    """Each service: its pid and whether its health check passes now."""
-    if not layout.secrets_file.exists():
-        return [ServiceStatus(name, None, False, "never started") for name in SERVICES]
-    secrets = secret_store.load(layout.secrets_file)
-    checks = _health_checks(layout, secrets)
+    """Each service: its pid and whether its health check passes now (nothing is started)."""
+    checks: dict[str, Callable[[], bool]] = {
+        "s3": storage.ready_check(layout),
+        "keycloak": keycloak.ready_check(layout),
+        "nessie": nessie.ready_check(layout),
+        "trino": engines.trino_ready_check(layout),
+        "spark-connect": engines.spark_connect_ready_check(layout),
+    }
     report = []
     for name in SERVICES:
         pid = running_pid(layout, name)
@@ -118,18 +121,3 @@ def status(layout: Layout) -> list[ServiceStatus]:
             detail = "ready" if healthy else "starting"
         report.append(ServiceStatus(name, pid, healthy, detail))
     return report
-
-
-def _health_checks(layout: Layout, secrets: dict[str, str]) -> dict[str, Callable[[], bool]]:
-    """The same checks ``up`` waits on, built without starting anything."""
-    java_home = server_java_home()
-    keystore = layout.tls_dir / "trino.pem"
-    checks: dict[str, Callable[[], bool]] = {"s3": storage.launch(layout).ready}
-    if "s3_access_key_id" in secrets:
-        checks |= {
-            "keycloak": keycloak.launch(layout, secrets, java_home).ready,
-            "nessie": nessie.launch(layout, secrets, java_home).ready,
-            "trino": engines.trino_launch(layout, secrets, java_home, keystore).ready,
-            "spark-connect": engines.spark_connect_launch(layout, secrets).ready,
-        }
-    return checks

@@ -83,16 +83,16 @@ def check_ports(layout: Layout, launch: Launch) -> None:
 
 def start(layout: Layout, launch: Launch) -> int:
     """Start ``launch`` detached, its output appended to its log; returns the pid."""
-    log = layout.log_file(launch.name).open("ab")
-    process = subprocess.Popen(
-        launch.argv,
-        env={**_base_env(), **launch.env},
-        cwd=launch.cwd,
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    with layout.log_file(launch.name).open("ab") as log:
+        process = subprocess.Popen(
+            launch.argv,
+            env={**_base_env(), **launch.env},
+            cwd=launch.cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     layout.pid_file(launch.name).write_text(f"{process.pid} {_start_time(process.pid)}\n")
     return process.pid
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import sys
 import urllib.request
+from collections.abc import Callable
 
 from lakehouse.loopback.layout import HOST, Layout
 from lakehouse.loopback.processes import Launch
@@ -36,18 +37,22 @@ SERVICE_USER = "lakehouse-service"
 WAREHOUSE_BUCKET = "iceberg-warehouse"
 
 
-def launch(layout: Layout) -> Launch:
-    port = layout.ports["s3"]
-
+def ready_check(layout: Layout) -> Callable[[], bool]:
     def ready() -> bool:
-        with urllib.request.urlopen(f"http://{HOST}:{port}/moto-api/", timeout=2):
+        # moto's dashboard: answers without credentials, even once they are enforced.
+        with urllib.request.urlopen(f"{layout.url('s3')}/moto-api/", timeout=2):
             return True
 
+    return ready
+
+
+def launch(layout: Layout) -> Launch:
+    port = layout.ports["s3"]
     return Launch(
         name="s3",
         argv=[sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)],
         ports=["s3"],
-        ready=ready,
+        ready=ready_check(layout),
         timeout_seconds=60,
     )
 
