@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
 import stat
 import tomllib
 
@@ -17,7 +18,7 @@ from lakehouse.loopback.environment import SECRET_SETTINGS, export_lines, public
 from lakehouse.loopback.keycloak import CLIENT_SECRETS, REALM_FILE
 from lakehouse.loopback.layout import Layout, LoopbackError, load_layout
 from lakehouse.loopback.platform import down
-from lakehouse.loopback.processes import running_pid, start, stop, wait_ready
+from lakehouse.loopback.processes import check_ports, running_pid, start, stop, wait_ready
 from lakehouse.loopback.storage import launch as storage_launch
 from lakehouse.settings import REPO_ROOT, load_settings
 
@@ -145,3 +146,12 @@ def test_down_with_nothing_started_says_so(tmp_path):
     lines: list[str] = []
     down(_layout(tmp_path), say=lines.append)
     assert lines == ["loopback platform: nothing running"]
+
+
+def test_a_port_in_use_stops_the_start_with_the_variable_to_change(tmp_path, unused_port):
+    layout = _layout(tmp_path, s3=unused_port)
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", unused_port))
+        squatter.listen()
+        with pytest.raises(LoopbackError, match=f"port {unused_port} .* set LOOPBACK_S3_PORT"):
+            check_ports(layout, storage_launch(layout))
