@@ -23,11 +23,11 @@ CATALOG_NAMES: dict[Catalog, str] = {"rest": "lakehouse", "sql": "lakehouse_sql"
 TRINO_CATALOGS: dict[Catalog, str] = {"rest": "iceberg", "sql": "iceberg_sql"}
 # Secret settings -> their name in the loopback secrets file.
 SECRET_SETTINGS = {
-    "LAKEHOUSE_CATALOG_CLIENT_SECRET": "client_lakehouse_pipelines",
+    "LAKEHOUSE_CATALOG_CLIENT_SECRET": "client_lakehouse_pipelines",  # pragma: allowlist secret
     "LAKEHOUSE_S3_ACCESS_KEY_ID": "s3_access_key_id",
-    "LAKEHOUSE_S3_SECRET_ACCESS_KEY": "s3_secret_access_key",
-    "LAKEHOUSE_TRINO_CLIENT_SECRET": "client_lakehouse_dbt",
-    "LAKEHOUSE_UPKEEP_TRINO_CLIENT_SECRET": "client_lakehouse_upkeep",
+    "LAKEHOUSE_S3_SECRET_ACCESS_KEY": "s3_secret_access_key",  # pragma: allowlist secret
+    "LAKEHOUSE_TRINO_CLIENT_SECRET": "client_lakehouse_dbt",  # pragma: allowlist secret
+    "LAKEHOUSE_UPKEEP_TRINO_CLIENT_SECRET": "client_lakehouse_upkeep",  # pragma: allowlist secret
 }
 
 

@@ -19,12 +19,12 @@ REALM_FILE = REPO_ROOT / "deploy" / "keycloak" / "lakehouse-realm.json"
 HEAP = "-Xms64m -Xmx512m"
 # realm-file placeholder -> secret name in the loopback secrets file
 CLIENT_SECRETS = {
-    "CLIENT_SECRET_LAKEHOUSE_PIPELINES": "client_lakehouse_pipelines",
-    "CLIENT_SECRET_LAKEHOUSE_DBT": "client_lakehouse_dbt",
-    "CLIENT_SECRET_LAKEHOUSE_UPKEEP": "client_lakehouse_upkeep",
-    "CLIENT_SECRET_TRINO": "client_trino",
-    "CLIENT_SECRET_OAUTH2_PROXY": "client_oauth2_proxy",
-    "CLIENT_SECRET_MINIO": "client_minio",
+    "CLIENT_SECRET_LAKEHOUSE_PIPELINES": "client_lakehouse_pipelines",  # pragma: allowlist secret
+    "CLIENT_SECRET_LAKEHOUSE_DBT": "client_lakehouse_dbt",  # pragma: allowlist secret
+    "CLIENT_SECRET_LAKEHOUSE_UPKEEP": "client_lakehouse_upkeep",  # pragma: allowlist secret
+    "CLIENT_SECRET_TRINO": "client_trino",  # pragma: allowlist secret
+    "CLIENT_SECRET_OAUTH2_PROXY": "client_oauth2_proxy",  # pragma: allowlist secret
+    "CLIENT_SECRET_MINIO": "client_minio",  # pragma: allowlist secret
 }
 
 
@@ -86,7 +86,10 @@ def launch(layout: Layout, secrets: dict[str, str], java_home: Path) -> Launch:
         "KC_BOOTSTRAP_ADMIN_USERNAME": "admin",
         "KC_BOOTSTRAP_ADMIN_PASSWORD": secrets["keycloak_admin"],
         "REALM_NAME": REALM,
-        "REALM_DOMAIN": "localhost",
+        # Where the login clients' browsers come back to (the platform: its ingress hosts).
+        "TRINO_EXTERNAL_URL": layout.url("trino", "https"),
+        "DAGSTER_EXTERNAL_URL": "http://127.0.0.1:3000",
+        "MINIO_CONSOLE_URL": layout.url("s3"),
         **{variable: secrets[name] for variable, name in CLIENT_SECRETS.items()},
     }
     return Launch(
