@@ -8,6 +8,7 @@ import sys
 from lakehouse.loopback.environment import export_lines
 from lakehouse.loopback.layout import LoopbackError, load_layout
 from lakehouse.loopback.platform import down, status, up
+from lakehouse.loopback.rest_catalog import LOCK, write_lock
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,6 +22,10 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("status", help="each service's pid and health; exit 1 unless all ready")
     env = commands.add_parser("env", help="print `export LAKEHOUSE_...` lines for a shell")
     env.add_argument("--catalog", choices=["rest", "sql"], default="rest")
+    commands.add_parser(
+        "lock-rest-catalog",
+        help="resolve deploy/loopback/rest-catalog/pom.xml (Maven) and rewrite its classpath.lock",
+    )
     args = parser.parse_args(argv)
     try:
         layout = load_layout()
@@ -34,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
                 pid = service.pid or "-"
                 print(f"{service.name:<14} {pid!s:>8}  {service.detail}")
             return 0 if all(service.healthy for service in report) else 1
+        elif args.command == "lock-rest-catalog":
+            locked = write_lock()
+            print(f"{LOCK}: {len(locked)} jars pinned")
         else:
             print("\n".join(export_lines(layout, args.catalog)))
     except LoopbackError as error:

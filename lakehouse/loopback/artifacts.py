@@ -31,6 +31,7 @@ class Artifact:
     type: str
     classifier: str | None
     sha256: str
+    pins: Path = PINS  # the file that pins it, named when a digest differs
 
     @property
     def file_name(self) -> str:
@@ -55,7 +56,9 @@ def read_pins(path: Path = PINS) -> dict[str, Artifact]:
         group, artifact, version, *rest = parts
         kind = rest[0] if rest else "jar"
         classifier = rest[1] if len(rest) > 1 else None
-        pins[name] = Artifact(name, group, artifact, version, kind, classifier, digest.lower())
+        pins[name] = Artifact(
+            name, group, artifact, version, kind, classifier, digest.lower(), path
+        )
     return pins
 
 
@@ -73,9 +76,13 @@ def verified(artifact: Artifact, path: Path) -> Path:
     if actual != artifact.sha256:
         raise LoopbackError(
             f"{path}: SHA-256 {actual} differs from the pin {artifact.sha256} "
-            f"([{artifact.name}] in {PINS.relative_to(REPO_ROOT)}); file not used"
+            f"([{artifact.name}] in {_shown(artifact.pins)}); file not used"
         )
     return path
+
+
+def _shown(path: Path) -> Path:
+    return path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
 
 
 def fetch(artifact: Artifact, layout: Layout) -> Path:

@@ -23,13 +23,12 @@ DEFAULT_PORTS: dict[str, int] = {
     "keycloak_management": 47090,
     "s3": 47091,
     "catalog": 47181,
-    "catalog_management": 47182,
     "trino": 47443,
     "trino_internal": 47480,
     "spark_connect": 47002,
 }
 POSTGRES_PORT = 5432  # scripts/postgres.sh's server, shared with the tests
-MIN_JAVA_FOR_SERVERS = 24  # Trino 476 needs 24+, Nessie 21+; one JDK runs the three servers
+MIN_JAVA_FOR_SERVERS = 24  # Trino 476 needs 24+; one JDK runs Keycloak, the catalog and Trino
 
 
 class LoopbackError(RuntimeError):

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from lakehouse.loopback import dagster_instance, engines, keycloak, nessie, postgres, storage
+from lakehouse.loopback import dagster_instance, engines, keycloak, postgres, rest_catalog, storage
 from lakehouse.loopback import secrets as secret_store
 from lakehouse.loopback.layout import HOST, Layout, LoopbackError, server_java_home
 from lakehouse.loopback.processes import (
@@ -26,7 +26,9 @@ from lakehouse.loopback.processes import (
 from lakehouse.loopback.tls import ensure_certificates
 
 # Stopped in reverse: consumers of the catalog and storage first.
-SERVICES = ("s3", "keycloak", "nessie", "trino", "spark-connect")
+SERVICES = ("s3", "keycloak", "rest-catalog", "trino", "spark-connect")
+# Services of earlier versions of this platform: stopped by `up` and `down` if still running.
+RETIRED = ("nessie",)
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,9 @@ def up(layout: Layout, say: Callable[[str], None] = print) -> None:
     """Bring every service up, in dependency order, the slow JVMs started in parallel."""
     began = time.monotonic()
     layout.root.mkdir(parents=True, exist_ok=True)
+    for name in RETIRED:
+        if stop(layout, name):
+            say(f"{name}: stopped (retired; rest-catalog serves the Iceberg REST API now)")
     java_home = server_java_home()
     secrets, fresh = secret_store.ensure(layout.secrets_file)
     storage_launch = storage.launch(layout)
@@ -67,12 +72,12 @@ def up(layout: Layout, say: Callable[[str], None] = print) -> None:
     if storage_fresh:
         secrets = secret_store.update(layout.secrets_file, **storage.set_up(layout))
         # Engines started before hold the old keys: restart them with the new ones.
-        for name in ("nessie", "trino", "spark-connect"):
+        for name in ("rest-catalog", "trino", "spark-connect"):
             if stop(layout, name):
                 say(f"{name}: stopped, to restart with the new storage keys")
     identity = keycloak.launch(layout, secrets, java_home)
     others = [
-        nessie.launch(layout, secrets, java_home),  # waits for Keycloak by itself
+        rest_catalog.launch(layout, secrets, java_home),  # fetches the realm's keys on first use
         engines.spark_connect_launch(layout, secrets),
     ]
     trino = engines.trino_launch(layout, secrets, java_home, keystore)
@@ -94,7 +99,7 @@ def up(layout: Layout, say: Callable[[str], None] = print) -> None:
 
 def down(layout: Layout, say: Callable[[str], None] = print) -> None:
     """Stop every recorded service; nothing running is fine."""
-    stopped = [name for name in reversed(SERVICES) if stop(layout, name)]
+    stopped = [name for name in (*reversed(SERVICES), *RETIRED) if stop(layout, name)]
     say(f"stopped: {', '.join(stopped)}" if stopped else "loopback platform: nothing running")
 
 
@@ -103,7 +108,7 @@ def status(layout: Layout) -> list[ServiceStatus]:
     checks: dict[str, Callable[[], bool]] = {
         "s3": storage.ready_check(layout),
         "keycloak": keycloak.ready_check(layout),
-        "nessie": nessie.ready_check(layout),
+        "rest-catalog": rest_catalog.ready_check(layout),
         "trino": engines.trino_ready_check(layout),
         "spark-connect": engines.spark_connect_ready_check(layout),
     }
@@ -115,7 +120,7 @@ def status(layout: Layout) -> list[ServiceStatus]:
             continue
         try:
             healthy = bool(checks[name]())
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, LoopbackError) as error:
             healthy, detail = False, f"not ready ({type(error).__name__})"
         else:
             detail = "ready" if healthy else "starting"

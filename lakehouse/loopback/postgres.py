@@ -23,7 +23,7 @@ LOGIN_GROUP = "loopback_login"
 # role (= its database) -> the secret holding its password
 ROLES = {
     "loopback_keycloak": "postgres_keycloak",
-    "loopback_catalog": "postgres_catalog",  # Nessie's version store
+    "loopback_catalog": "postgres_catalog",  # the REST catalog's JdbcCatalog
     "loopback_iceberg": "postgres_iceberg",  # the SQL (JDBC) Iceberg catalog
     "loopback_dagster": "postgres_dagster",  # Dagster's run, event-log and schedule storage
 }

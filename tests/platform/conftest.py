@@ -2,7 +2,8 @@
 
 Every test here carries the ``platform`` marker. The session fixture finds the platform up or
 skips with the reason (fails under ``CI=true``). Most tests run on both catalogs the platform
-offers: ``rest`` (Nessie behind Keycloak) and ``sql`` (Iceberg's JDBC catalog on PostgreSQL).
+offers: ``rest`` (the REST catalog behind Keycloak) and ``sql`` (Iceberg's JDBC catalog on
+PostgreSQL).
 """
 
 from __future__ import annotations

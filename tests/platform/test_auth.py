@@ -15,6 +15,7 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from lakehouse.catalog import build_catalog
+from lakehouse.loopback.environment import public_settings
 from lakehouse.loopback.layout import REALM, Layout
 from tests.platform.conftest import settings_of, token, trino_session
 
@@ -114,7 +115,7 @@ def test_client_secrets_come_from_the_environment_not_the_realm_file(platform, p
 
 def _catalog_config(platform: Layout, bearer: str | None) -> int:
     headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
-    url = f"{platform.url('catalog')}/iceberg/v1/config"
+    url = f"{public_settings(platform)['LAKEHOUSE_CATALOG_URI']}/v1/config"
     return requests.get(url, headers=headers, timeout=30).status_code
 
 
