@@ -8,6 +8,7 @@ import json
 import socket
 import stat
 import tomllib
+from pathlib import Path
 
 import pytest
 import yaml
@@ -17,8 +18,9 @@ from lakehouse.loopback.artifacts import PINS, Artifact, fetch, read_pins
 from lakehouse.loopback.environment import SECRET_SETTINGS, export_lines, public_settings
 from lakehouse.loopback.keycloak import CLIENT_SECRETS, REALM_FILE
 from lakehouse.loopback.layout import Layout, LoopbackError, load_layout
-from lakehouse.loopback.platform import down
-from lakehouse.loopback.processes import check_ports, running_pid, start, stop, wait_ready
+from lakehouse.loopback.platform import RETIRED, down
+from lakehouse.loopback.processes import Launch, check_ports, running_pid, start, stop, wait_ready
+from lakehouse.loopback.rest_catalog import LOCK, parse_dependency_list, server_properties
 from lakehouse.loopback.storage import launch as storage_launch
 from lakehouse.settings import REPO_ROOT, load_settings
 
@@ -155,3 +157,63 @@ def test_a_port_in_use_stops_the_start_with_the_variable_to_change(tmp_path, unu
         squatter.listen()
         with pytest.raises(LoopbackError, match=f"port {unused_port} .* set LOOPBACK_S3_PORT"):
             check_ports(layout, storage_launch(layout))
+
+
+def test_maven_dependency_lists_of_either_plugin_version_parse_to_coordinates():
+    listing = """
+The following files have been resolved:
+   org.apache.iceberg:iceberg-core:jar:1.11.0:compile:/r/iceberg-core-1.11.0.jar -- module iceberg.core (auto)
+   org.apache.iceberg:iceberg-core:jar:tests:1.11.0:compile:/r/iceberg-core-1.11.0-tests.jar
+   org.slf4j:slf4j-api:jar:2.0.17:runtime:/r/slf4j-api-2.0.17.jar -- module org.slf4j
+"""
+    assert parse_dependency_list(listing) == {
+        "org.apache.iceberg:iceberg-core:1.11.0:jar": Path("/r/iceberg-core-1.11.0.jar"),
+        "org.apache.iceberg:iceberg-core:1.11.0:jar:tests": Path(
+            "/r/iceberg-core-1.11.0-tests.jar"
+        ),
+        "org.slf4j:slf4j-api:2.0.17:jar": Path("/r/slf4j-api-2.0.17.jar"),
+    }
+
+
+def test_the_rest_catalog_lock_pins_every_jar_its_server_imports():
+    locked = read_pins(LOCK)
+    names = {artifact.file_name for artifact in locked.values()}
+    # The REST server itself, its web server, the token check, the database driver, the S3 SDK.
+    for expected in (
+        "iceberg-core-1.11.0-tests.jar",
+        "jetty-ee10-servlet-12.1.14.jar",
+        "nimbus-jose-jwt-10.10.jar",
+        "postgresql-42.7.13.jar",
+        "iceberg-aws-bundle-1.11.0.jar",
+    ):
+        assert expected in names
+    # A jar both files pin has one digest: the cache holds one file under that name.
+    pinned = {artifact.file_name: artifact.sha256 for artifact in read_pins().values()}
+    for artifact in locked.values():
+        assert pinned.get(artifact.file_name, artifact.sha256) == artifact.sha256
+        assert artifact.pins == LOCK
+
+
+def test_the_rest_catalog_listens_on_loopback_and_its_configuration_holds_no_secret(tmp_path):
+    layout = _layout(tmp_path)
+    properties = server_properties(layout)
+
+    assert properties["server.host"] == "127.0.0.1"
+    assert properties["auth.issuer"] == layout.issuer
+    assert properties["auth.audience"] == public_settings(layout)["LAKEHOUSE_CATALOG_SCOPE"]
+    assert not [key for key in properties if "password" in key or "secret" in key]
+    assert properties["catalog.uri"].endswith("/loopback_catalog")
+
+
+def test_down_also_stops_a_retired_service_of_an_earlier_platform(tmp_path, unused_port):
+    layout = _layout(tmp_path, s3=unused_port)
+    layout.root.mkdir(parents=True)
+    launch = storage_launch(layout)
+    retired = Launch(RETIRED[0], launch.argv, launch.ports, launch.ready)
+
+    start(layout, retired)
+    lines: list[str] = []
+    down(layout, say=lines.append)
+
+    assert lines == [f"stopped: {RETIRED[0]}"]
+    assert running_pid(layout, RETIRED[0]) is None
