@@ -78,7 +78,8 @@ public final class RestCatalogServer {
         catalogProperties.put(key.substring("catalog.".length()), config.getProperty(key));
       }
     }
-    String name = catalogProperties.remove("name");
+    String name = required(config, "catalog.name");
+    catalogProperties.remove("name");
     // No Hadoop configuration: the catalog's FileIO is S3FileIO (io-impl), not HadoopFileIO.
     Catalog catalog = CatalogUtil.buildIcebergCatalog(name, catalogProperties, null);
 
@@ -89,9 +90,9 @@ public final class RestCatalogServer {
     context.addServlet(new ServletHolder(new RESTCatalogServlet(new RESTCatalogAdapter(catalog))), "/*");
     BearerTokens tokens =
         new BearerTokens(
-            config.getProperty("auth.issuer"),
-            config.getProperty("auth.jwks-uri"),
-            config.getProperty("auth.audience"));
+            required(config, "auth.issuer"),
+            required(config, "auth.jwks-uri"),
+            required(config, "auth.audience"));
     context.addFilter(new FilterHolder(tokens), "/*", EnumSet.of(DispatcherType.REQUEST));
 
     Server server = new Server(new QueuedThreadPool(32, 4));
@@ -101,8 +102,8 @@ public final class RestCatalogServer {
             "iceberg-rest", UriCompliance.Violation.AMBIGUOUS_PATH_SEPARATOR));
     http.setSendServerVersion(false);
     ServerConnector connector = new ServerConnector(server, new HttpConnectionFactory(http));
-    connector.setHost(config.getProperty("server.host"));
-    connector.setPort(Integer.parseInt(config.getProperty("server.port")));
+    connector.setHost(required(config, "server.host"));
+    connector.setPort(Integer.parseInt(required(config, "server.port")));
     server.addConnector(connector);
     server.setHandler(context);
     server.setStopAtShutdown(true);
@@ -115,6 +116,15 @@ public final class RestCatalogServer {
         config.getProperty("auth.issuer"),
         config.getProperty("auth.audience"));
     server.join();
+  }
+
+  /** A missing key stops the start: an empty audience or issuer would check nothing. */
+  private static String required(Properties config, String key) {
+    String value = config.getProperty(key, "");
+    if (value.isBlank()) {
+      throw new IllegalArgumentException(key + " is missing from the configuration file");
+    }
+    return value;
   }
 
   /** Refuses every request without a valid bearer token of the realm for the catalog. */
