@@ -64,7 +64,7 @@ def _raw_synthetic(
     import dagster as dg
     from synthetic import build_synthetic_raw_asset, products, purchases, users
 
-    from lakehouse.iceberg import IcebergIOManager
+    from lakehouse.io_manager import IcebergIOManager
     from lakehouse.raw.checks import build_raw_checks
     from lakehouse.raw.streams import ASSET_KEYS
 

@@ -45,7 +45,7 @@ from lakehouse.analytics.duckdb_plugin import FILE_LOG_ENV
 from lakehouse.automation.jobs import DAILY_TRANSFORMS_JOB
 from lakehouse.catalog import build_catalog  # noqa: F401 (tests/bench reaches it here)
 from lakehouse.definitions import build_definitions
-from lakehouse.iceberg import IcebergIOManager
+from lakehouse.io_manager import IcebergIOManager
 from lakehouse.settings import load_settings  # noqa: F401 (tests/bench reaches it here)
 
 DAY = dt.datetime(2024, 6, 30, tzinfo=dt.UTC)  # the day every timed run rebuilds

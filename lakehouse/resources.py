@@ -9,7 +9,7 @@ import dagster as dg
 
 from lakehouse.analytics.resources import build_dbt_resource
 from lakehouse.catalog import IcebergCatalogResource
-from lakehouse.iceberg import IcebergIOManager
+from lakehouse.io_manager import IcebergIOManager
 from lakehouse.settings import Settings
 from lakehouse.staging import (
     SPARK_RESOURCE_KEY,

@@ -8,7 +8,7 @@ needs the Iceberg runtime (the platform's Spark image). The rows never go to ``m
 they are committed to the audit branch ``audit/<run id>``, then
 
 - by default, audited against the table's pandera contract and published (``main``
-  fast-forwarded) by the lakehouse's own code (``lakehouse/wap/staged.py``), exactly as the
+  fast-forwarded) by the lakehouse's own code (``lakehouse/staging/publish_staged.py``), exactly as the
   staging gate does in a Dagster run; the exit code is 1 when the audit keeps ``main`` where it
   was. This needs the lakehouse package, so it is refused before Spark starts without it;
 - with ``--stage-only`` (the Spark image, which ships this directory alone), left on the branch
@@ -130,7 +130,7 @@ def can_publish() -> bool:
 
 def publish(table: str, run_id: str, window: iceberg_io.Window | None) -> tuple[bool, str]:
     """Audit the run's branch and publish it, by the lakehouse's code: (published, why)."""
-    from lakehouse.wap.staged import audit_staged_branch
+    from lakehouse.staging.publish_staged import audit_staged_branch
 
     outcome = audit_staged_branch(table, run_id, window)
     return outcome.published, outcome.reason

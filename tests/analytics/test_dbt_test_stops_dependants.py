@@ -21,7 +21,8 @@ from staging_data import D1, D2, PURCHASES_V1, users, write_staging
 from lakehouse.analytics.assets import build_analytics_assets
 from lakehouse.analytics.resources import build_dbt_resource
 from lakehouse.catalog import build_catalog
-from lakehouse.iceberg import IcebergIOManager, WriteRequest, write
+from lakehouse.iceberg import WriteRequest, write
+from lakehouse.io_manager import IcebergIOManager
 from lakehouse.ml import CHURN_TRAINING_SET, CUSTOMER_FEATURES, build_ml_assets, build_ml_checks
 from lakehouse.settings import load_settings
 

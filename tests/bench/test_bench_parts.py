@@ -20,7 +20,7 @@ import incremental  # noqa: E402
 import synthetic  # noqa: E402
 from process_memory import run_measured  # noqa: E402
 
-from lakehouse.iceberg import IcebergIOManager  # noqa: E402
+from lakehouse.io_manager import IcebergIOManager  # noqa: E402
 from lakehouse.quality import validate_table  # noqa: E402
 from lakehouse.raw.schemas import SCHEMAS  # noqa: E402
 

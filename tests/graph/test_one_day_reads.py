@@ -29,7 +29,7 @@ from synthetic import build_synthetic_raw_asset, products, purchases, users  # n
 from lakehouse.analytics.prepare import DBT_PROJECT_DIR  # noqa: E402
 from lakehouse.analytics.resources import INVOCATIONS_DIR  # noqa: E402
 from lakehouse.definitions import build_definitions  # noqa: E402
-from lakehouse.iceberg import IcebergIOManager  # noqa: E402
+from lakehouse.io_manager import IcebergIOManager  # noqa: E402
 
 pytestmark = pytest.mark.slow
 

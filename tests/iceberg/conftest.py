@@ -9,7 +9,7 @@ import dagster as dg
 import pytest
 from pyiceberg.catalog import Catalog
 
-from lakehouse.iceberg import IcebergIOManager
+from lakehouse.io_manager import IcebergIOManager
 
 
 @pytest.fixture

@@ -15,12 +15,12 @@ from pyiceberg.exceptions import CommitFailedException
 from lakehouse.iceberg import (
     COMMIT_ID_PROPERTY,
     CommitTimeoutError,
-    IcebergIOManager,
     WriteRequest,
     latest_snapshot_property,
     write,
 )
 from lakehouse.iceberg.commits import summary_properties
+from lakehouse.io_manager import IcebergIOManager
 
 APPEND = WriteRequest(("raw", "t"), mode="append")
 

@@ -10,7 +10,8 @@ import pyarrow as pa
 import pytest
 from pyiceberg.types import LongType, StringType, TimestampType, TimestamptzType
 
-from lakehouse.iceberg import IcebergIOManager, SchemaEvolutionError, WriteRequestError
+from lakehouse.iceberg import SchemaEvolutionError, WriteRequestError
+from lakehouse.io_manager import IcebergIOManager
 
 # 1. Arrow and pandas in, Arrow or pandas out
 

@@ -9,7 +9,8 @@ import pytest
 from ml_history import CUSTOMERS, PURCHASES
 
 from lakehouse.catalog import build_catalog
-from lakehouse.iceberg import IcebergIOManager, WriteRequest, write
+from lakehouse.iceberg import WriteRequest, write
+from lakehouse.io_manager import IcebergIOManager
 from lakehouse.ml import CHURN_TRAINING_SET, CUSTOMER_FEATURES, build_ml_assets, build_ml_checks
 from lakehouse.partitions import DAILY
 from lakehouse.settings import load_settings

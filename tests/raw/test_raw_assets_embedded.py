@@ -13,7 +13,8 @@ import pyarrow as pa
 import pytest
 
 from lakehouse.catalog import build_catalog
-from lakehouse.iceberg import IcebergIOManager, latest_snapshot_property
+from lakehouse.iceberg import latest_snapshot_property
+from lakehouse.io_manager import IcebergIOManager
 from lakehouse.raw.assets import build_raw_assets
 from lakehouse.raw.streams import STATE_PROPERTY, STREAMS, STREAMS_BY_NAME
 from lakehouse.settings import load_settings

@@ -7,7 +7,7 @@ import dagster as dg
 import pyarrow as pa
 from raw_batches import products
 
-from lakehouse.iceberg import IcebergIOManager
+from lakehouse.io_manager import IcebergIOManager
 from lakehouse.raw.checks import build_raw_checks
 from lakehouse.raw.streams import ASSET_KEYS
 

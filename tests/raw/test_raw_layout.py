@@ -15,8 +15,9 @@ from pyiceberg.catalog import Catalog
 from raw_batches import T0, purchases
 
 from lakehouse.catalog import build_catalog
-from lakehouse.iceberg import IcebergIOManager, WriteRequest, write
+from lakehouse.iceberg import WriteRequest, write
 from lakehouse.iceberg.writes import window_filter
+from lakehouse.io_manager import IcebergIOManager
 from lakehouse.raw.streams import STREAMS_BY_NAME, write_metadata
 from lakehouse.settings import load_settings
 

@@ -35,6 +35,7 @@ PRELOAD = [
     "dagster",
     "pyiceberg.catalog.sql",
     "lakehouse.iceberg",
+    "lakehouse.io_manager",
     "lakehouse.raw.embedded",
     "lakehouse.staging",
     "lakehouse.analytics.duckdb_plugin",
@@ -99,7 +100,7 @@ def _environment(home: str) -> dict[str, str]:
 
 def raw_ingest(home: str, version: int, ready: Event) -> None:
     """Materialise raw/faker_purchases with the records and state of ``version``."""
-    from lakehouse.iceberg import IcebergIOManager
+    from lakehouse.io_manager import IcebergIOManager
     from lakehouse.raw.embedded import _output
     from lakehouse.raw.extraction import StreamBatch
     from lakehouse.raw.normalise import normalise

@@ -14,7 +14,7 @@ from pathlib import Path
 import dagster as dg
 import pyarrow as pa
 
-from lakehouse.iceberg import IcebergIOManager
+from lakehouse.io_manager import IcebergIOManager
 
 FIRST = dg.AssetKey(["raw", "outage_first"])
 SECOND = dg.AssetKey(["raw", "outage_second"])

@@ -12,7 +12,7 @@ import reliability_counts
 from hostile_batches import valid_batch
 
 from lakehouse.catalog import build_catalog
-from lakehouse.iceberg import IcebergIOManager
+from lakehouse.io_manager import IcebergIOManager
 from lakehouse.raw.checks import build_raw_checks
 from lakehouse.raw.normalise import normalise
 from lakehouse.raw.streams import ASSET_KEYS, STREAMS_BY_NAME

@@ -12,7 +12,8 @@ import pyarrow as pa
 import pytest
 from pyiceberg.catalog import Catalog
 
-from lakehouse.iceberg import IcebergIOManager, WriteRequest, write
+from lakehouse.iceberg import WriteRequest, write
+from lakehouse.io_manager import IcebergIOManager
 from lakehouse.raw.streams import STREAMS_BY_NAME
 from lakehouse.staging import (
     SPARK_RESOURCE_KEY,

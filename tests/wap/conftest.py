@@ -12,7 +12,7 @@ import pytest
 from pyiceberg.catalog import Catalog
 
 from lakehouse.analytics.duckdb_iceberg import load_iceberg_extension, local_metadata_path
-from lakehouse.iceberg import IcebergIOManager
+from lakehouse.io_manager import IcebergIOManager
 from lakehouse.raw.checks import build_raw_checks
 from lakehouse.raw.streams import ASSET_KEYS
 

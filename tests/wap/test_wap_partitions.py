@@ -8,8 +8,8 @@ import datetime as dt
 import dagster as dg
 import pyarrow as pa
 
-from lakehouse.iceberg import IcebergIOManager
-from lakehouse.quality import build_pandera_check
+from lakehouse.io_manager import IcebergIOManager
+from lakehouse.wap.gate import build_pandera_check
 from tests.wap.conftest import main_ids_by_duckdb
 
 DAYS = dg.DailyPartitionsDefinition(start_date="2024-01-01")

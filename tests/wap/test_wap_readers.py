@@ -9,8 +9,8 @@ import duckdb
 import pyarrow as pa
 
 from lakehouse.analytics.duckdb_iceberg import expose_table, load_iceberg_extension
-from lakehouse.iceberg import SNAPSHOT_PROPERTIES_KEY, IcebergIOManager
 from lakehouse.iceberg.branches import audit_branch
+from lakehouse.io_manager import SNAPSHOT_PROPERTIES_KEY, IcebergIOManager
 from lakehouse.raw.checks import build_raw_checks
 from lakehouse.raw.embedded import read_state
 from lakehouse.raw.streams import STREAMS_BY_NAME

@@ -3,7 +3,7 @@
 Spark has no Iceberg runtime here, so pyiceberg stands in for Spark's write (what
 ``spark/iceberg_io.write_table`` commits: the given request on the given branch); everything
 around it runs for real: the staging IO manager with the platform path selected, the gate's
-audit and publish, and ``spark/submit.py``'s publish through ``lakehouse/wap/staged.py``.
+audit and publish, and ``spark/submit.py``'s publish through ``lakehouse/staging/publish_staged.py``.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from pyspark.sql import SparkSession
 from lakehouse.iceberg import WriteRequest, write
 from lakehouse.iceberg.branches import audit_branch, branch_head, read_branch
 from lakehouse.iceberg.writes import REQUEST_PROPERTY
-from lakehouse.quality import build_pandera_check
 from lakehouse.staging import SparkIcebergIOManager
-from lakehouse.wap.staged import audit_staged_branch
+from lakehouse.staging.publish_staged import audit_staged_branch
+from lakehouse.wap.gate import build_pandera_check
 from spark import branches, iceberg_io
 from tests.analytics.staging_data import products
 

@@ -8,12 +8,12 @@ import json
 import sys
 from collections.abc import Sequence
 
+from lakehouse.cli import publish_staged as staged
+from lakehouse.cli.quarantine import COMMAND as QUARANTINE_COMMAND
+from lakehouse.cli.quarantine import add_quarantine_commands, run_quarantine_command
 from lakehouse.settings import SettingsError
 from lakehouse.upkeep.commands import COMMANDS as UPKEEP_COMMANDS
 from lakehouse.upkeep.commands import add_upkeep_commands, run_upkeep_command
-from lakehouse.wap import staged
-from lakehouse.wap.commands import COMMAND as QUARANTINE_COMMAND
-from lakehouse.wap.commands import add_quarantine_commands, run_quarantine_command
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -27,8 +27,8 @@ from pyiceberg.types import DateType
 from lakehouse.catalog import shared_catalog
 from lakehouse.iceberg.arrow import to_arrow, wants_pandas
 from lakehouse.iceberg.branches import NoSuchBranchError, audit_branch, branch_head
-from lakehouse.iceberg.metadata import materialization_metadata
 from lakehouse.iceberg.writes import WriteRequest, WriteRequestError, window_filter, write
+from lakehouse.io_metadata import materialization_metadata
 from lakehouse.settings import Settings, settings_for
 from lakehouse.wap.policy import WapPolicy
 from lakehouse.wap.target import GATE_KEY, AuditTarget

@@ -66,7 +66,7 @@ def run_quarantine_command(args: argparse.Namespace) -> int:
     identifier = tuple(args.table.split("."))
     schema = contracts().get(identifier)
     if schema is None:
-        print(f"error: no contract for {args.table} (lakehouse/wap/commands.py)")
+        print(f"error: no contract for {args.table} (lakehouse/cli/quarantine.py)")
         return 2
     result = replay(
         catalog,
