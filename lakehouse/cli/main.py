@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import sys
 from collections.abc import Sequence
 
 from lakehouse.cli import publish_staged as staged
 from lakehouse.cli.quarantine import COMMAND as QUARANTINE_COMMAND
 from lakehouse.cli.quarantine import add_quarantine_commands, run_quarantine_command
+from lakehouse.cli.upkeep import COMMANDS as UPKEEP_COMMANDS
+from lakehouse.cli.upkeep import add_upkeep_commands, run_upkeep_command
 from lakehouse.settings import SettingsError
-from lakehouse.upkeep.commands import COMMANDS as UPKEEP_COMMANDS
-from lakehouse.upkeep.commands import add_upkeep_commands, run_upkeep_command
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -47,12 +46,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == staged.COMMAND:
             return staged.run(args)
         if args.command == "tables":
-            return _tables(as_json=args.json)
+            from lakehouse.cli.inventory import print_tables
+
+            return print_tables(as_json=args.json)
         if args.command == "doctor":
-            from lakehouse.doctor import run_doctor
+            from lakehouse.cli.doctor import run_doctor
 
             return run_doctor()
-        from lakehouse.demo import run_demo
+        from lakehouse.cli.demo import run_demo
 
         return run_demo(first_day=args.since)
     except SettingsError as error:
@@ -67,21 +68,3 @@ def _day(value: str) -> str:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a day (YYYY-MM-DD)") from None
 
-
-def _tables(*, as_json: bool) -> int:
-    from lakehouse.catalog import get_catalog
-    from lakehouse.inventory import list_tables
-
-    rows = list_tables(get_catalog())
-    if as_json:
-        print(json.dumps(rows, indent=2))
-        return 0
-    header = ("namespace", "table", "rows", "data_files", "bytes", "snapshots", "metadata_location")
-    widths = [max([len(h), *(len(str(r[h])) for r in rows)]) for h in header]
-    for line in (header, *(tuple(str(r[h]) for h in header) for r in rows)):
-        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

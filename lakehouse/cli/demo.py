@@ -27,7 +27,7 @@ from pyiceberg.expressions import GreaterThanOrEqual
 
 from lakehouse.automation.jobs import DAILY_TRANSFORMS_JOB, ML_JOB, RAW_INGEST_JOB
 from lakehouse.catalog import build_catalog
-from lakehouse.inventory import list_tables
+from lakehouse.cli.inventory import list_tables
 from lakehouse.partitions import DAILY
 from lakehouse.raw.streams import ASSET_KEYS
 from lakehouse.settings import get_settings, load_settings

@@ -1,7 +1,9 @@
-"""What the catalog holds: one row per table with its size, from snapshot summaries (no scans)."""
+"""``lakehouse tables``: what the catalog holds, one row per table with its size, read from
+snapshot summaries (no scans)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pyiceberg.catalog import Catalog
@@ -37,3 +39,18 @@ def list_tables(catalog: Catalog, namespaces: list[str] | None = None) -> list[d
             table = catalog.load_table(identifier)
             rows.append({"namespace": namespace, "table": identifier[-1]} | table_stats(table))
     return rows
+
+
+def print_tables(*, as_json: bool) -> int:
+    """``lakehouse tables``: one line (or JSON object) per table of the configured catalog."""
+    from lakehouse.catalog import get_catalog
+
+    rows = list_tables(get_catalog())
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    header = ("namespace", "table", "rows", "data_files", "bytes", "snapshots", "metadata_location")
+    widths = [max([len(h), *(len(str(r[h])) for r in rows)]) for h in header]
+    for line in (header, *(tuple(str(r[h]) for h in header) for r in rows)):
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)))
+    return 0

@@ -1,4 +1,4 @@
-"""Operator commands: ``lakehouse restore`` and ``lakehouse erase`` (wired into lakehouse.cli).
+"""``lakehouse restore`` and ``lakehouse erase``: backups and GDPR erasure from the command line.
 
 Parsing is cheap; the work is imported only when a command runs.
 """
