@@ -67,4 +67,3 @@ def _day(value: str) -> str:
         return dt.date.fromisoformat(value).isoformat()
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a day (YYYY-MM-DD)") from None
-

@@ -61,8 +61,8 @@ def _erase(
     storage: Storage,
     get_catalog: Callable[[], Catalog],
 ) -> int:
-    from lakehouse.upkeep import erasure_requests
-    from lakehouse.upkeep.erasure import erase_subject
+    from lakehouse.upkeep.erasure import requests as erasure_requests
+    from lakehouse.upkeep.erasure.erase import erase_subject
 
     if args.queue:
         root = erasure_requests.inbox(settings)
@@ -86,10 +86,14 @@ def _restore(
     storage: Storage,
     get_catalog: Callable[[], Catalog],
 ) -> int:
-    from lakehouse.upkeep.backup_store import backup_root, list_backups, load_backup
-    from lakehouse.upkeep.erasure_replay import reapply_erasures
-    from lakehouse.upkeep.restore import restore_table
-    from lakehouse.upkeep.restore_check import check_restored, run_restore_check, scratch_identifier
+    from lakehouse.upkeep.backup.restore import restore_table
+    from lakehouse.upkeep.backup.restore_check import (
+        check_restored,
+        run_restore_check,
+        scratch_identifier,
+    )
+    from lakehouse.upkeep.backup.store import backup_root, list_backups, load_backup
+    from lakehouse.upkeep.erasure.replay import reapply_erasures
 
     root = backup_root(settings)
     if args.list:
