@@ -3,7 +3,8 @@
 Spark has no Iceberg runtime here, so pyiceberg stands in for Spark's write (what
 ``spark/iceberg_io.write_table`` commits: the given request on the given branch); everything
 around it runs for real: the staging IO manager with the platform path selected, the gate's
-audit and publish, and ``spark/submit.py``'s publish through ``lakehouse/staging/publish_staged.py``.
+audit and publish, and the publish of a ``spark/submit.py`` branch by ``lakehouse publish-staged``
+(``lakehouse/staging/publish_staged.py``).
 """
 
 from __future__ import annotations
