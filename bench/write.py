@@ -172,7 +172,7 @@ def bench_dagster(
     def orders() -> pa.Table:
         return one_day
 
-    iceberg = IcebergIOManager(environment={"LAKEHOUSE_HOME": str(root / "dagster")})
+    iceberg = IcebergIOManager(settings=load_settings({"LAKEHOUSE_HOME": str(root / "dagster")}))
     memory = dg.InMemoryIOManager()
 
     def run(io_manager: dg.IOManager | dg.ConfigurableIOManager) -> None:

@@ -1,18 +1,18 @@
 """The Iceberg catalog, built from settings: SQL (SQLite or PostgreSQL) or REST (Keycloak OAuth2)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: Dagster reads the resource fields' annotations
+# (`dg.ResourceDependency[Settings]`) as objects.
 
 from typing import Any
 
 import dagster as dg
-from pydantic import Field
 from pyiceberg.catalog import Catalog, load_catalog
 
 # Re-exported: callers name the catalog's errors from here.
 from lakehouse.iceberg.unreachable import CatalogUnavailableError as CatalogUnavailableError
 from lakehouse.iceberg.unreachable import described_catalog
 from lakehouse.iceberg.unreachable import names_unreachable_catalog as names_unreachable_catalog
-from lakehouse.settings import NAMESPACES, Settings, get_settings, settings_for
+from lakehouse.settings import NAMESPACES, Settings, get_settings
 
 
 def catalog_properties(settings: Settings) -> dict[str, str]:
@@ -86,13 +86,10 @@ def get_catalog(settings: Settings | None = None) -> Catalog:
 class IcebergCatalogResource(dg.ConfigurableResource):
     """Dagster resource giving assets the configured catalog (the IO manager's, by default)."""
 
-    environment: dict[str, str] = Field(
-        default={},
-        description="LAKEHOUSE_* variables to use instead of the process environment (tests)",
-    )
+    settings: dg.ResourceDependency[Settings]
 
     def get_catalog(self) -> Catalog:
-        return shared_catalog(settings_for(self.environment))
+        return shared_catalog(self.settings)
 
     def load_table(self, identifier: str | tuple[str, ...]) -> Any:
         return self.get_catalog().load_table(identifier)

@@ -9,7 +9,8 @@ names the time column and a partition is replaced through a row filter, input me
 name, and the snapshot summary carries the Dagster run id and partition key.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: Dagster reads the resource fields' annotations
+# (`dg.ResourceDependency[Settings]`) as objects.
 
 import dataclasses
 import datetime as dt
@@ -17,7 +18,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
-from pydantic import Field
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression
@@ -29,7 +29,7 @@ from lakehouse.iceberg.arrow import to_arrow, wants_pandas
 from lakehouse.iceberg.branches import NoSuchBranchError, audit_branch, branch_head
 from lakehouse.iceberg.writes import WriteRequest, WriteRequestError, window_filter, write
 from lakehouse.io_metadata import materialization_metadata
-from lakehouse.settings import Settings, settings_for
+from lakehouse.settings import Settings
 from lakehouse.wap.policy import WapPolicy
 from lakehouse.wap.target import GATE_KEY, AuditTarget
 
@@ -109,17 +109,10 @@ def audited_write_request(context: dg.OutputContext) -> WriteRequest:
 class IcebergIOManager(dg.ConfigurableIOManager):
     """Stores outputs (Arrow, pandas) as Iceberg tables; loads inputs as Arrow or pandas."""
 
-    environment: dict[str, str] = Field(
-        default={},
-        description="LAKEHOUSE_* variables to use instead of the process environment, for tests "
-        "and scripts (e.g. LAKEHOUSE_HOME); empty means the process settings",
-    )
-
-    def settings(self) -> Settings:
-        return settings_for(self.environment)
+    settings: dg.ResourceDependency[Settings]
 
     def get_catalog(self) -> Catalog:
-        return shared_catalog(self.settings())
+        return shared_catalog(self.settings)
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         """Write-audit-publish when a gate check runs for the asset in this run: the batch goes
@@ -130,7 +123,7 @@ class IcebergIOManager(dg.ConfigurableIOManager):
             self.get_catalog(),
             to_arrow(obj),
             request,
-            commit_timeout_seconds=self.settings().commit_timeout_seconds,
+            commit_timeout_seconds=self.settings.commit_timeout_seconds,
         )
         replaced = request.window is not None and request.mode == "overwrite"
         metadata = materialization_metadata(result, partition_replaced=replaced)
@@ -188,7 +181,7 @@ class IcebergIOManager(dg.ConfigurableIOManager):
             run_id=run_id,
             policy=WapPolicy.from_metadata(upstream),
             row_filter=row_filter,
-            commit_timeout_seconds=self.settings().commit_timeout_seconds,
+            commit_timeout_seconds=self.settings.commit_timeout_seconds,
         )
 
 

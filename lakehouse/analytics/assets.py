@@ -86,7 +86,7 @@ def _catalog_or_none(
     dbt: LakehouseDbtCliResource, context: dg.AssetExecutionContext
 ) -> Catalog | None:
     try:
-        return shared_catalog(dbt.lakehouse_settings())
+        return shared_catalog(dbt.settings)
     except Exception as error:
         context.log.warning(f"Iceberg catalog unavailable, no snapshot metadata: {error}")
         return None

@@ -28,7 +28,7 @@ from lakehouse.analytics.duckdb_iceberg import (
 )
 from lakehouse.catalog import build_catalog
 from lakehouse.iceberg.writes import write
-from lakehouse.settings import Settings, get_settings
+from lakehouse.settings import Settings, load_settings
 
 DEFAULT_NAMESPACES = ("staging", "analytics")
 # A directory: DuckDB logs every file it opens there (its FileSystem log, as CSV), so a test or
@@ -49,7 +49,9 @@ class Plugin(BasePlugin):
 
     def catalog(self) -> Catalog:
         if self._catalog is None:
-            self._settings = get_settings()
+            # The edge of the dbt process: the settings the dbt resource laid into its
+            # environment (Settings.environment), read here once.
+            self._settings = load_settings()
             self._catalog = build_catalog(self._settings)
         return self._catalog
 

@@ -29,9 +29,10 @@ def run(args: argparse.Namespace) -> int:
     if (args.start is None) != (args.end is None):
         print("error: --start and --end go together")
         return 2
+    from lakehouse.settings import get_settings
     from lakehouse.staging.publish_staged import audit_staged_branch
 
     window = None if args.start is None else (args.start, args.end)
-    outcome = audit_staged_branch(args.table, args.run_id, window)
+    outcome = audit_staged_branch(get_settings(), args.table, args.run_id, window)
     print(f"staging.{args.table}: {'published' if outcome.published else outcome.reason}")
     return 0 if outcome.published else 1

@@ -65,7 +65,7 @@ def _erase(
     from lakehouse.upkeep.erasure.erase import erase_subject
 
     if args.queue:
-        root = erasure_requests.inbox(settings)
+        root = settings.erasure_inbox
         uri = erasure_requests.submit(storage, root, args.subject_id, args.requested_by)
         print(f"queued: {uri}")
         return 0
@@ -92,10 +92,10 @@ def _restore(
         run_restore_check,
         scratch_identifier,
     )
-    from lakehouse.upkeep.backup.store import backup_root, list_backups, load_backup
+    from lakehouse.upkeep.backup.store import list_backups, load_backup
     from lakehouse.upkeep.erasure.replay import reapply_erasures
 
-    root = backup_root(settings)
+    root = settings.backup_root
     if args.list:
         for backup_id in list_backups(storage, root):
             backup = load_backup(storage, root, backup_id)

@@ -43,7 +43,7 @@ class SparkIcebergIOManager(IcebergIOManager):
     """``IcebergIOManager`` that lets Spark write its own DataFrames natively on the platform."""
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
-        settings = self.settings()
+        settings = self.settings
         if not (native_iceberg(settings) and _is_spark_dataframe(obj)):
             super().handle_output(context, obj)
             return

@@ -11,7 +11,6 @@ package is, with the same arguments:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression
 from pyiceberg.types import DateType
@@ -20,7 +19,7 @@ from lakehouse.catalog import build_catalog
 from lakehouse.iceberg.branches import audit_branch
 from lakehouse.iceberg.writes import window_filter
 from lakehouse.quality import validate_rows
-from lakehouse.settings import settings_for
+from lakehouse.settings import Settings
 from lakehouse.staging.schemas import SCHEMAS
 from lakehouse.staging.tables import STAGING_TABLES_BY_NAME
 from lakehouse.wap.audit import AuditOutcome, run_audit
@@ -31,15 +30,11 @@ Window = tuple[dt.datetime, dt.datetime]
 
 
 def audit_staged_branch(
-    table: str,
-    run_id: str,
-    window: Window | None = None,
-    environ: Mapping[str, str] | None = None,
+    settings: Settings, table: str, run_id: str, window: Window | None = None
 ) -> AuditOutcome:
     """Audit staging ``table``'s branch ``audit/<run_id>`` (only ``window``'s rows) and publish
-    it if its contract passes. ``environ`` replaces the process settings (tests)."""
+    it if its contract passes."""
     staging = STAGING_TABLES_BY_NAME[table]
-    settings = settings_for(environ or {})
     catalog = build_catalog(settings)
     row_filter: BooleanExpression = AlwaysTrue()
     column = staging.contract.partition_column

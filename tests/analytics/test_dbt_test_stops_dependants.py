@@ -55,8 +55,8 @@ def test_a_failing_dbt_test_stops_the_models_and_ml_assets_after_it(
     catalog = build_catalog(settings)
     assets = [*build_analytics_assets(settings), *build_ml_assets()]
     resources = {
-        "dbt": build_dbt_resource(environ),
-        "io_manager": IcebergIOManager(environment=environ),
+        "dbt": build_dbt_resource(load_settings(environ)),
+        "io_manager": IcebergIOManager(settings=load_settings(environ)),
     }
 
     def materialize(selection: list[dg.AssetKey], **kwargs: object) -> dg.ExecuteInProcessResult:

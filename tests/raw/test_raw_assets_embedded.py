@@ -50,7 +50,7 @@ def test_two_materialisations_commit_records_with_their_state_then_nothing(
     # Ten users already there without state: the first run re-reads them and must not duplicate.
     catalog.create_table(users.identifier, schema=users.schema).append(_stale_users(range(1, 11)))
     assets = build_raw_assets(settings)
-    resources = {"io_manager": IcebergIOManager(environment=environment)}
+    resources = {"io_manager": IcebergIOManager(settings=load_settings(environment))}
 
     with dg.instance_for_test() as instance:
         first = dg.materialize(assets, resources=resources, instance=instance)

@@ -32,7 +32,7 @@ def _ingest(environ: dict[str, str], batch: pa.Table) -> None:
     def faker_purchases() -> pa.Table:
         return batch
 
-    io_manager = IcebergIOManager(environment=environ)
+    io_manager = IcebergIOManager(settings=load_settings(environ))
     assert dg.materialize([faker_purchases], resources={"io_manager": io_manager}).success
 
 

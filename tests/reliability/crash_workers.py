@@ -27,6 +27,8 @@ from typing import Any
 import dagster as dg
 import pyarrow as pa
 
+from lakehouse.settings import load_settings
+
 DAY0 = dt.datetime(2024, 3, 1, tzinfo=dt.UTC)
 DAYS = 30
 RAW_ROWS = 5_000
@@ -120,7 +122,7 @@ def raw_ingest(home: str, version: int, ready: Event) -> None:
 
     result = dg.materialize(
         [faker_purchases],
-        resources={"io_manager": IcebergIOManager(environment=_environment(home))},
+        resources={"io_manager": IcebergIOManager(settings=load_settings(_environment(home)))},
     )
     assert result.success
 
@@ -157,7 +159,11 @@ def staging_write(home: str, arrow_path: str, ready: Event) -> None:
 
     result = dg.materialize(
         [purchases],
-        resources={STAGING_IO_MANAGER_KEY: SparkIcebergIOManager(environment=_environment(home))},
+        resources={
+            STAGING_IO_MANAGER_KEY: SparkIcebergIOManager(
+                settings=load_settings(_environment(home))
+            )
+        },
         tags=staging_window(),
     )
     assert result.success

@@ -66,9 +66,9 @@ def _run(batch: pa.Table, environment: dict[str, str]) -> dg.ExecuteInProcessRes
     return dg.materialize(
         [faker_products, staging_products, *build_raw_checks({"products": ASSET_KEYS["products"]})],
         resources={
-            "io_manager": IcebergIOManager(environment=environment),
-            SPARK_RESOURCE_KEY: build_spark_resource(environment),
-            STAGING_IO_MANAGER_KEY: SparkIcebergIOManager(environment=environment),
+            "io_manager": IcebergIOManager(settings=load_settings(environment)),
+            SPARK_RESOURCE_KEY: build_spark_resource(load_settings(environment)),
+            STAGING_IO_MANAGER_KEY: SparkIcebergIOManager(settings=load_settings(environment)),
         },
         raise_on_error=False,
     )

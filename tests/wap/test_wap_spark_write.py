@@ -23,6 +23,7 @@ from pyspark.sql import SparkSession
 from lakehouse.iceberg import WriteRequest, write
 from lakehouse.iceberg.branches import audit_branch, branch_head, read_branch
 from lakehouse.iceberg.writes import REQUEST_PROPERTY
+from lakehouse.settings import load_settings
 from lakehouse.staging import SparkIcebergIOManager
 from lakehouse.staging.publish_staged import audit_staged_branch
 from lakehouse.wap.gate import build_pandera_check
@@ -69,7 +70,7 @@ def _run(
     def probe(rows: pa.Table) -> None:
         seen.extend(sorted(rows["id"].to_pylist()))
 
-    io_manager = SparkIcebergIOManager(environment=environment)
+    io_manager = SparkIcebergIOManager(settings=load_settings(environment))
     result = dg.materialize(
         [events, probe, build_pandera_check(EVENTS, lambda: SCHEMA, description="ids")],
         resources={"spark_io_manager": io_manager, "io_manager": io_manager},
@@ -130,7 +131,7 @@ def test_a_spark_submit_branch_is_published_only_when_the_contract_passes(
     _stage_as_spark_submit(catalog, products(), "s1")
     assert catalog.load_table("staging.products").current_snapshot() is None, "main stays empty"
 
-    outcome = audit_staged_branch("products", "s1", environ=environment)
+    outcome = audit_staged_branch(load_settings(environment), "products", "s1")
 
     assert outcome.published, outcome.reason
     table = catalog.load_table("staging.products")
@@ -155,12 +156,12 @@ def test_a_spark_submit_branch_is_rebased_and_audited_again_when_main_moved(
     environment: dict[str, str], catalog: Catalog
 ) -> None:
     _stage_as_spark_submit(catalog, products(), "s1")
-    assert audit_staged_branch("products", "s1", environ=environment).published
+    assert audit_staged_branch(load_settings(environment), "products", "s1").published
     _stage_as_spark_submit(catalog, products(), "s2")
     # Another writer commits to main between Spark's write and the publish.
     other = write(catalog, products().slice(0, 1), WriteRequest(("staging", "products")))
 
-    outcome = audit_staged_branch("products", "s2", environ=environment)
+    outcome = audit_staged_branch(load_settings(environment), "products", "s2")
 
     assert outcome.published and outcome.attempts == 2, outcome.reason
     table = catalog.load_table("staging.products")

@@ -9,7 +9,7 @@ import dagster as dg
 
 from lakehouse.upkeep.asset import upkeep_asset
 from lakehouse.upkeep.backup.restore_check import run_restore_check
-from lakehouse.upkeep.backup.store import backup_root, prune
+from lakehouse.upkeep.backup.store import prune
 from lakehouse.upkeep.backup.table_backup import run_backup
 from lakehouse.upkeep.metrics import Sample, publish
 from lakehouse.upkeep.resource import UpkeepResource
@@ -19,8 +19,8 @@ from lakehouse.upkeep.resource import UpkeepResource
     "backup", "Copies every table's current snapshot and the catalog to the backup location."
 )
 def backup(context: dg.AssetExecutionContext, upkeep: UpkeepResource) -> dg.MaterializeResult:
-    settings, storage = upkeep.settings(), upkeep.storage()
-    root, started = backup_root(settings), time.monotonic()
+    settings, storage = upkeep.settings, upkeep.storage()
+    root, started = settings.backup_root, time.monotonic()
     result = run_backup(upkeep.catalog(), settings, storage, root)
     tables_ok = not any(name != "catalog" for name in result.failed)
     publish(
@@ -65,11 +65,11 @@ def backup(context: dg.AssetExecutionContext, upkeep: UpkeepResource) -> dg.Mate
 def restore_check(
     context: dg.AssetExecutionContext, upkeep: UpkeepResource
 ) -> dg.MaterializeResult:
-    settings, storage = upkeep.settings(), upkeep.storage()
+    settings, storage = upkeep.settings, upkeep.storage()
     report = run_restore_check(
         upkeep.catalog(),
         storage,
-        backup_root(settings),
+        settings.backup_root,
         namespace=settings.upkeep_restore_namespace,
         rpo_limit_seconds=settings.upkeep_rpo_seconds,
         rto_limit_seconds=settings.upkeep_rto_seconds,

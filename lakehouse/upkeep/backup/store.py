@@ -17,16 +17,10 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from lakehouse.settings import Settings
 from lakehouse.upkeep.storage import Storage, canonical, join, relative_to
 
 FORMAT = 1
 TAG_PREFIX = "backup-"
-
-
-def backup_root(settings: Settings) -> str:
-    """Where backups go: the setting, else ``<home>/backups`` (embedded)."""
-    return settings.backup_location or (settings.home_dir / "backups").as_uri()
 
 
 def new_backup_id(now: dt.datetime) -> str:

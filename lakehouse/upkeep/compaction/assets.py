@@ -14,7 +14,7 @@ from lakehouse.upkeep.resource import UpkeepResource
     "compaction", "Bin-packs partitions' small data files into files near the target size."
 )
 def compaction(context: dg.AssetExecutionContext, upkeep: UpkeepResource) -> dg.MaterializeResult:
-    settings, catalog = upkeep.settings(), upkeep.catalog()
+    settings, catalog = upkeep.settings, upkeep.catalog()
 
     def work(identifier: tuple[str, ...]) -> dict[str, int]:
         rules = upkeep.rules(identifier)

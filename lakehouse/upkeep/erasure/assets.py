@@ -22,8 +22,8 @@ class ErasureConfig(dg.Config):
 def gdpr_erasure(
     context: dg.AssetExecutionContext, config: ErasureConfig, upkeep: UpkeepResource
 ) -> dg.MaterializeResult:
-    settings, storage, catalog = upkeep.settings(), upkeep.storage(), upkeep.catalog()
-    root = erasure_requests.inbox(settings)
+    settings, storage, catalog = upkeep.settings, upkeep.storage(), upkeep.catalog()
+    root = settings.erasure_inbox
     queued = erasure_requests.pending(storage, root)
     work = [(None, s, config.requested_by) for s in config.subject_ids]
     work += [(uri, r.subject_id, r.requested_by) for uri, r in queued]

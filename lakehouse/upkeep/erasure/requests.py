@@ -11,7 +11,6 @@ import json
 import uuid
 from dataclasses import asdict, dataclass
 
-from lakehouse.settings import Settings
 from lakehouse.upkeep.storage import Storage, join
 
 
@@ -20,10 +19,6 @@ class ErasureRequest:
     subject_id: str
     requested_by: str
     requested_at: str
-
-
-def inbox(settings: Settings) -> str:
-    return settings.upkeep_erasure_inbox or (settings.home_dir / "erasure-requests").as_uri()
 
 
 def submit(storage: Storage, root: str, subject_id: str, requested_by: str) -> str:

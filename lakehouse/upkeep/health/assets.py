@@ -29,7 +29,7 @@ def table_health_asset(
         return {"data_files": health.data_files, "small_files": health.small_files}
 
     totals = each_table(context, upkeep, work)
-    path = publish(upkeep.settings(), "table_health", samples)
+    path = publish(upkeep.settings, "table_health", samples)
     return dg.MaterializeResult(
         metadata={**totals, "metrics_file": dg.MetadataValue.path(str(path))}
     )

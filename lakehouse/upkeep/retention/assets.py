@@ -11,7 +11,7 @@ from lakehouse.upkeep.retention.apply import apply_retention
 
 @upkeep_asset("retention", "Deletes rows past their table's retention (raw 90 days, others 365).")
 def retention(context: dg.AssetExecutionContext, upkeep: UpkeepResource) -> dg.MaterializeResult:
-    catalog, timeout = upkeep.catalog(), upkeep.settings().commit_timeout_seconds
+    catalog, timeout = upkeep.catalog(), upkeep.settings.commit_timeout_seconds
 
     def work(identifier: tuple[str, ...]) -> dict[str, int]:
         rules = upkeep.rules(identifier)

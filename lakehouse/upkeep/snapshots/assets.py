@@ -20,7 +20,7 @@ from lakehouse.upkeep.snapshots.orphans import remove_orphans
 def snapshot_expiry(
     context: dg.AssetExecutionContext, upkeep: UpkeepResource
 ) -> dg.MaterializeResult:
-    settings, catalog = upkeep.settings(), upkeep.catalog()
+    settings, catalog = upkeep.settings, upkeep.catalog()
     timeout = settings.commit_timeout_seconds
     branch_age = dt.timedelta(hours=settings.audit_branch_retention_hours)
 

@@ -11,7 +11,7 @@ from upkeep_tables import appender, events
 from lakehouse.catalog import build_catalog, catalog_properties
 from lakehouse.settings import load_settings
 from lakehouse.upkeep.backup.restore_check import run_restore_check
-from lakehouse.upkeep.backup.store import TAG_PREFIX, backup_root, list_backups, prune
+from lakehouse.upkeep.backup.store import TAG_PREFIX, list_backups, prune
 from lakehouse.upkeep.backup.table_backup import run_backup
 from lakehouse.upkeep.storage import Storage
 
@@ -22,7 +22,7 @@ def _check(catalog, settings, storage, **kwargs):
     return run_restore_check(
         catalog,
         storage,
-        backup_root(settings),
+        settings.backup_root,
         namespace=settings.upkeep_restore_namespace,
         rpo_limit_seconds=kwargs.pop("rpo", settings.upkeep_rpo_seconds),
         rto_limit_seconds=settings.upkeep_rto_seconds,
@@ -36,7 +36,7 @@ def backed_up(catalog, settings, append, storage):
     for batch in range(3):
         append(events(batch * 10, 10, day=batch), partition_column="created_at")
     append(events(0, 5), ("analytics", "users"))
-    return run_backup(catalog, settings, storage, backup_root(settings))
+    return run_backup(catalog, settings, storage, settings.backup_root)
 
 
 def test_a_backup_restores_and_reads_back_identically(backed_up, catalog, settings, storage):
@@ -64,20 +64,20 @@ def test_backups_are_incremental_and_keep_two_tags(
         return real_copy(self, source, target)
 
     monkeypatch.setattr(Storage, "copy", counting_copy)
-    second = run_backup(catalog, settings, storage, backup_root(settings))
+    second = run_backup(catalog, settings, storage, settings.backup_root)
     data = [s for s in copied if s.endswith(".parquet")]
     assert len(data) == 1  # only the new file; the three older ones are already backed up
     assert second.table("raw.events").row_count == 40
-    run_backup(catalog, settings, storage, backup_root(settings))
+    run_backup(catalog, settings, storage, settings.backup_root)
     tags = [n for n in catalog.load_table(TABLE).metadata.refs if n.startswith(TAG_PREFIX)]
-    assert len(tags) == 2 and len(list_backups(storage, backup_root(settings))) == 3
+    assert len(tags) == 2 and len(list_backups(storage, settings.backup_root)) == 3
 
 
 def test_pruning_drops_old_backups_but_never_the_latest(backed_up, catalog, settings, storage):
-    run_backup(catalog, settings, storage, backup_root(settings))
+    run_backup(catalog, settings, storage, settings.backup_root)
     later = dt.datetime.now(dt.UTC) + dt.timedelta(days=60)
     dropped, files = prune(
-        storage, backup_root(settings), now=later, retention=dt.timedelta(days=30)
+        storage, settings.backup_root, now=later, retention=dt.timedelta(days=30)
     )
     # the first backup's catalog dump and its two metadata copies (tagging changed them since)
     assert len(dropped) == 1 and files == 3
@@ -86,7 +86,7 @@ def test_pruning_drops_old_backups_but_never_the_latest(backed_up, catalog, sett
 
 def _backup_file(settings, backup, kind: str) -> Path:
     entry = next(f for f in backup.table("raw.events").files if f.kind == kind)
-    return Path(backup_root(settings).removeprefix("file://")) / entry.path
+    return Path(settings.backup_root.removeprefix("file://")) / entry.path
 
 
 def test_a_flipped_byte_in_the_backup_is_caught(backed_up, catalog, settings, storage):
@@ -122,7 +122,7 @@ def test_a_postgresql_catalog_is_dumped_and_read_back(pg_catalog_uri, tmp_path):
     catalog = build_catalog(settings)
     appender(catalog)(events(0, 10))
     storage = Storage(catalog_properties(settings))
-    backup = run_backup(catalog, settings, storage, backup_root(settings))
+    backup = run_backup(catalog, settings, storage, settings.backup_root)
     assert backup.catalog.kind == "postgresql" and backup.catalog.size > 0
     assert _check(catalog, settings, storage).ok
 

@@ -10,7 +10,7 @@ from upkeep_tables import appender, events
 from lakehouse.catalog import build_catalog, catalog_properties
 from lakehouse.settings import load_settings
 from lakehouse.upkeep.backup.restore_check import run_restore_check
-from lakehouse.upkeep.backup.store import backup_root, list_backups
+from lakehouse.upkeep.backup.store import list_backups
 from lakehouse.upkeep.backup.table_backup import run_backup
 from lakehouse.upkeep.storage import Storage
 
@@ -55,7 +55,7 @@ def test_a_backup_in_s3_restores_and_verifies(s3_endpoint, tmp_path):
     catalog = build_catalog(settings)
     appender(catalog)(events(0, 20))
     storage = Storage(catalog_properties(settings))
-    root = backup_root(settings)
+    root = settings.backup_root
 
     backup = run_backup(catalog, settings, storage, root)
 

@@ -12,7 +12,6 @@ from upkeep_tables import appender, events
 
 from lakehouse.catalog import build_catalog, catalog_properties
 from lakehouse.settings import load_settings
-from lakehouse.upkeep.backup.store import backup_root
 from lakehouse.upkeep.backup.table_backup import run_backup
 from lakehouse.upkeep.erasure.erase import AUDIT_TABLE, erase_subject, subject_hash
 from lakehouse.upkeep.rules import PII_PROPERTY, SUBJECT_COLUMN_PROPERTY
@@ -48,7 +47,7 @@ def test_a_subject_is_gone_from_every_snapshot_and_file(backend, tmp_path, reque
     events_table = catalog.load_table(("raw", "events"))
     with events_table.transaction() as txn:
         txn.set_properties({PII_PROPERTY: "true", SUBJECT_COLUMN_PROPERTY: "user_id"})
-    run_backup(catalog, settings, Storage(catalog_properties(settings)), backup_root(settings))
+    run_backup(catalog, settings, Storage(catalog_properties(settings)), settings.backup_root)
 
     report = erase_subject(catalog, str(SUBJECT), "dpo@example.org")
 
@@ -77,13 +76,13 @@ def test_a_restore_from_an_older_backup_replays_the_erasure(
     catalog, settings, append, storage, tmp_path
 ):
     append(events(0, 14), ("raw", "faker_users"))
-    backup = run_backup(catalog, settings, storage, backup_root(settings))
+    backup = run_backup(catalog, settings, storage, settings.backup_root)
     erase_subject(catalog, str(SUBJECT), "dpo@example.org")
     from lakehouse.upkeep.backup.restore import restore_table
     from lakehouse.upkeep.erasure.replay import reapply_erasures
 
     target = ("recovered", "faker_users")
-    restore_table(catalog, storage, backup_root(settings), backup.table("raw.faker_users"), target)
+    restore_table(catalog, storage, settings.backup_root, backup.table("raw.faker_users"), target)
     assert reapply_erasures(catalog, target, backup.created, ("raw", "faker_users")) == 1
 
     restored = catalog.load_table(target)
