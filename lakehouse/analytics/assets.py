@@ -10,7 +10,7 @@ committed (DuckDB: our plugin; Trino: its Iceberg connector).
 
 # No `from __future__ import annotations`: Dagster reads the `context` annotation at definition.
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import dagster as dg
@@ -36,7 +36,7 @@ def build_args() -> list[str]:
     return ["build"]
 
 
-def _run_snapshot(snapshots: Iterator[Snapshot], run_id: str) -> Snapshot | None:
+def _run_snapshot(snapshots: Iterable[Snapshot], run_id: str) -> Snapshot | None:
     for snapshot in snapshots:
         if summary_properties(snapshot).get("dagster.run-id") == run_id:
             return snapshot

@@ -72,7 +72,10 @@ class Plugin(BasePlugin):
         if self._conn is None:
             raise RuntimeError("the lakehouse plugin stores a model before any connection opened")
         relation = target_config.relation
-        identifier = (relation.schema, relation.identifier)
+        schema, name = relation.schema, relation.identifier
+        if schema is None or name is None:  # dbt names every model's relation
+            raise RuntimeError(f"the lakehouse plugin cannot store an unnamed relation {relation}")
+        identifier = (schema, name)
         data = relation_to_arrow(self._conn, relation.render())
         request = model_write_request(identifier, target_config.config, os.environ)
         catalog = self.catalog()
@@ -80,6 +83,6 @@ class Plugin(BasePlugin):
         result = write(
             catalog, data, request, commit_timeout_seconds=self._settings.commit_timeout_seconds
         )
-        expose_table(self._conn, relation.schema, relation.identifier, result.table)
+        expose_table(self._conn, schema, name, result.table)
         if target_config.location is not None:  # the view reads Iceberg now, not the file
             Path(target_config.location.path).unlink(missing_ok=True)

@@ -161,7 +161,8 @@ class LakehouseDbtCliResource(DbtCliResource):
 def build_dbt_resource(settings: Settings) -> LakehouseDbtCliResource:
     """The dbt resource for ``settings`` (its target: DuckDB embedded, Trino on the platform)."""
     return LakehouseDbtCliResource(
-        project_dir=analytics_project(settings.analytics_target),
+        # DbtCliResource's __init__ takes a DbtProject; its pydantic field says str.
+        project_dir=analytics_project(settings.analytics_target),  # type: ignore[arg-type]
         dbt_executable=dbt_executable(),
         settings=settings,
     )

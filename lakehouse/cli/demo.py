@@ -142,6 +142,7 @@ def run_demo(
         event.asset_key.to_user_string(): event.step_materialization_data.materialization.metadata
         for result in results
         for event in result.get_asset_materialization_events()
+        if event.asset_key is not None
     }
     echo(f"{'table':<28}{'rows':>8}{'new':>8}  snapshot_id")
     for row in list_tables(catalog):

@@ -17,7 +17,9 @@ def table_stats(table: Table) -> dict[str, Any]:
 
     def total(key: str) -> int:
         return (
-            int(summary[key]) if summary is not None and key in summary.additional_properties else 0
+            int(summary.additional_properties[key])
+            if summary is not None and key in summary.additional_properties
+            else 0
         )
 
     return {

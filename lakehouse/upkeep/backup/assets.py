@@ -4,6 +4,7 @@
 
 import datetime as dt
 import time
+from typing import Any
 
 import dagster as dg
 
@@ -84,7 +85,7 @@ def restore_check(
         Sample("lakehouse_restore_check_rto_seconds", {}, report.rto_seconds),
     ]
     publish(settings, "restore_check", samples)
-    metadata = {
+    metadata: dict[str, Any] = {
         "backup_id": report.backup_id,
         "rpo_seconds": report.rpo_seconds,
         "rto_seconds": report.rto_seconds,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlsplit
 
 import duckdb
@@ -21,7 +22,7 @@ EXTENSIONS = ("avro", "iceberg")  # iceberg needs avro loaded first
 
 def extension_path(name: str) -> Path:
     package = importlib.import_module(f"duckdb_extension_{name}")
-    directory = Path(package.__file__).parent / "extensions" / f"v{duckdb.__version__}"
+    directory = Path(cast(str, package.__file__)).parent / "extensions" / f"v{duckdb.__version__}"
     return directory / f"{name}.duckdb_extension"
 
 

@@ -10,19 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import cast
 
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from pyiceberg.expressions import AlwaysTrue
-from pyiceberg.io.pyarrow import ArrowScan, pyarrow_to_schema
+from pyiceberg.io.pyarrow import ArrowScan, PyArrowFileIO, pyarrow_to_schema
 from pyiceberg.manifest import ManifestEntry
 from pyiceberg.table import FileScanTask, Table
 
 
 def _local(table: Table, path: str) -> tuple[object, str]:
-    scheme, netloc, local = table.io.parse_location(path, table.io.properties)
-    return table.io.fs_by_scheme(scheme, netloc), local
+    io = cast(PyArrowFileIO, table.io)  # the catalog's py-io-impl default
+    scheme, netloc, local = io.parse_location(path, io.properties)
+    return io.fs_by_scheme(scheme, netloc), local
 
 
 def _same_fields(physical: pa.Schema, table: Table) -> bool:

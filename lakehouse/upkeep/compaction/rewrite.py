@@ -41,8 +41,9 @@ def live_entries(
         if manifest.manifest_path not in cache:
             entries = read_entries(manifest, table.io)
             cache[manifest.manifest_path] = entries
-            for entry in entries if on_read else ():
-                on_read(entry)
+            if on_read is not None:
+                for entry in entries:
+                    on_read(entry)
     return [e for m in manifests for e in cache[m.manifest_path]]
 
 

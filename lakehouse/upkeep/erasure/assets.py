@@ -25,7 +25,9 @@ def gdpr_erasure(
     settings, storage, catalog = upkeep.settings, upkeep.storage(), upkeep.catalog()
     root = settings.erasure_inbox
     queued = erasure_requests.pending(storage, root)
-    work = [(None, s, config.requested_by) for s in config.subject_ids]
+    work: list[tuple[str | None, str, str]] = [
+        (None, s, config.requested_by) for s in config.subject_ids
+    ]
     work += [(uri, r.subject_id, r.requested_by) for uri, r in queued]
     rows = 0
     for uri, subject, requested_by in work:

@@ -46,7 +46,7 @@ class TableHealth:
 
     def samples(self) -> list[Sample]:
         labels = {"namespace": self.namespace, "table": f"{self.namespace}.{self.table}"}
-        names = ("data_files", "small_file_ratio", "snapshots", "bytes")
+        names: tuple[str, ...] = ("data_files", "small_file_ratio", "snapshots", "bytes")
         names += ("last_compaction_age_seconds", "last_backup_age_seconds")
         return [Sample(f"lakehouse_table_{n}", labels, float(getattr(self, n))) for n in names]
 
@@ -56,9 +56,8 @@ def _last_compaction_ms(table: Table) -> int | None:
     times = [int(dt.datetime.fromisoformat(stamped).timestamp() * _MS)] if stamped else []
     for snapshot in table.metadata.snapshots:
         summary = summary_properties(snapshot)
-        if (
-            summary.get(UPKEEP_PROPERTY) == COMPACTION
-            or str(snapshot.summary.operation) == "replace"
+        if summary.get(UPKEEP_PROPERTY) == COMPACTION or (
+            snapshot.summary is not None and str(snapshot.summary.operation) == "replace"
         ):
             times.append(snapshot.timestamp_ms)
     return max(times, default=None)
