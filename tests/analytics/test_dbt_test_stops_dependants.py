@@ -4,7 +4,7 @@ The analytics assets run ``dbt build``: a model's tests run before the models th
 it, and dbt skips those when one fails. ``dbt run`` then ``dbt test`` would build them all
 first. Here staging.users gets a duplicate user_id, written through the catalog (as if its
 staging check had been bypassed), so ``dim_customers``' ``unique`` test fails: the
-README's "what an analyst sees when a dbt test fails", checked on a fresh embedded lakehouse.
+docs/dbt.md's "what an analyst sees when a dbt test fails", checked on a fresh embedded lakehouse.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def test_a_failing_dbt_test_stops_the_models_and_ml_assets_after_it(
     customers = catalog.load_table(tuple(CUSTOMERS.path))
     assert customers.current_snapshot().snapshot_id != before[CUSTOMERS]
     assert sorted(customers.scan().to_arrow()["user_id"].to_pylist()) == [1, 2, 2, 3]
-    # The README's way back: roll main back to the snapshot before the run.
+    # docs/dbt.md's way back: roll main back to the snapshot before the run.
     customers.manage_snapshots().rollback_to_snapshot(before[CUSTOMERS]).commit()
     customers = catalog.load_table(tuple(CUSTOMERS.path))
     assert sorted(customers.scan().to_arrow()["user_id"].to_pylist()) == [1, 2, 3]
