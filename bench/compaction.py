@@ -24,9 +24,9 @@ from lakehouse.catalog import build_catalog
 from lakehouse.iceberg.commits import CommitPlan, commit
 from lakehouse.iceberg.files import write_data_files
 from lakehouse.settings import load_settings
-from lakehouse.upkeep.compaction import compact_table
+from lakehouse.upkeep.backup.second_reader import iceberg_connection
+from lakehouse.upkeep.compaction.bin_packing import compact_table
 from lakehouse.upkeep.rules import rules_for
-from lakehouse.upkeep.second_reader import iceberg_connection
 
 APPENDS = 200
 SCAN = "SELECT count(*), sum(amount), max(status), min(created_at), sum(user_id) FROM iceberg_scan('{}')"

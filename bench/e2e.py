@@ -39,6 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: sib
 
 from process_memory import Measured, run_measured
 
+from lakehouse.settings import load_settings
+
 LAYERS = ("raw", "staging", "analytics", "ml")
 MB = 1024 * 1024
 
@@ -64,7 +66,7 @@ def _raw_synthetic(
     import dagster as dg
     from synthetic import build_synthetic_raw_asset, products, purchases, users
 
-    from lakehouse.iceberg import IcebergIOManager
+    from lakehouse.io_manager import IcebergIOManager
     from lakehouse.raw.checks import build_raw_checks
     from lakehouse.raw.streams import ASSET_KEYS
 
@@ -80,7 +82,7 @@ def _raw_synthetic(
     started = time.perf_counter()
     result = dg.materialize(
         [build_synthetic_raw_asset(batches), *build_raw_checks(ASSET_KEYS)],
-        resources={"io_manager": IcebergIOManager(environment=environ)},
+        resources={"io_manager": IcebergIOManager(settings=load_settings(environ))},
         instance=dg.DagsterInstance.ephemeral(),
     )
     return result.success, time.perf_counter() - started, {"generate_seconds": generated}

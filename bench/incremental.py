@@ -45,8 +45,8 @@ from lakehouse.analytics.duckdb_plugin import FILE_LOG_ENV
 from lakehouse.automation.jobs import DAILY_TRANSFORMS_JOB
 from lakehouse.catalog import build_catalog  # noqa: F401 (tests/bench reaches it here)
 from lakehouse.definitions import build_definitions
-from lakehouse.iceberg import IcebergIOManager
-from lakehouse.settings import load_settings  # noqa: F401 (tests/bench reaches it here)
+from lakehouse.io_manager import IcebergIOManager
+from lakehouse.settings import load_settings
 
 DAY = dt.datetime(2024, 6, 30, tzinfo=dt.UTC)  # the day every timed run rebuilds
 ONE_DAY = dt.timedelta(days=1)
@@ -137,7 +137,7 @@ def _write_raw(io_manager: IcebergIOManager, batches: dict[str, pa.Table]) -> No
 def seed(home: Path, history: int, per_day: int, user_count: int) -> dg.Definitions:
     """Raw tables as a first sync leaves them, then every day built once."""
     environ = {"LAKEHOUSE_HOME": str(home)}
-    io_manager = IcebergIOManager(environment=environ)
+    io_manager = IcebergIOManager(settings=load_settings(environ))
     first = DAY - (history - 1) * ONE_DAY
     dimensions = {"users": users(user_count, before=first), "products": products(before=first)}
     _write_raw(io_manager, dimensions)

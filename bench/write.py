@@ -28,9 +28,10 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from lakehouse.catalog import build_catalog
-from lakehouse.iceberg import IcebergIOManager, WriteRequest, write
+from lakehouse.iceberg import WriteRequest, write
 from lakehouse.iceberg.branches import fast_forward
 from lakehouse.iceberg.schema import add_day_partition
+from lakehouse.io_manager import IcebergIOManager
 from lakehouse.settings import load_settings
 
 START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
@@ -171,7 +172,7 @@ def bench_dagster(
     def orders() -> pa.Table:
         return one_day
 
-    iceberg = IcebergIOManager(environment={"LAKEHOUSE_HOME": str(root / "dagster")})
+    iceberg = IcebergIOManager(settings=load_settings({"LAKEHOUSE_HOME": str(root / "dagster")}))
     memory = dg.InMemoryIOManager()
 
     def run(io_manager: dg.IOManager | dg.ConfigurableIOManager) -> None:

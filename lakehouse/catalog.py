@@ -1,16 +1,18 @@
 """The Iceberg catalog, built from settings: SQL (SQLite or PostgreSQL) or REST (Keycloak OAuth2)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: Dagster reads the resource fields' annotations
+# (`dg.ResourceDependency[Settings]`) as objects.
 
-import functools
-from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 import dagster as dg
-from pydantic import Field
 from pyiceberg.catalog import Catalog, load_catalog
 
-from lakehouse.settings import NAMESPACES, Settings, get_settings, settings_for
+# Re-exported: callers name the catalog's errors from here.
+from lakehouse.iceberg.unreachable import CatalogUnavailableError as CatalogUnavailableError
+from lakehouse.iceberg.unreachable import described_catalog
+from lakehouse.iceberg.unreachable import names_unreachable_catalog as names_unreachable_catalog
+from lakehouse.settings import NAMESPACES, Settings, get_settings
 
 
 def catalog_properties(settings: Settings) -> dict[str, str]:
@@ -49,21 +51,10 @@ def catalog_properties(settings: Settings) -> dict[str, str]:
     return props
 
 
-def _described(kind: str, name: str, uri: str | None) -> str:
-    if uri and "@" in uri and "://" in uri:
-        scheme, rest = uri.split("://", 1)
-        uri = f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
-    return f"{kind} catalog '{name}' at {uri}"
-
-
 def describe_catalog(settings: Settings) -> str:
     """A secret-free one-line description for errors and logs."""
     uri = settings.sql_catalog_uri if settings.catalog_type == "sql" else settings.catalog_uri
-    return _described(settings.catalog_type, settings.catalog_name, uri)
-
-
-class CatalogUnavailableError(RuntimeError):
-    """The catalog cannot be reached or opened; the message names which one."""
+    return described_catalog(settings.catalog_type, settings.catalog_name, uri)
 
 
 def build_catalog(settings: Settings, *, create_namespaces: bool = True) -> Catalog:
@@ -99,45 +90,6 @@ def _credentials_hint(detail: str, settings: Settings) -> str:
     return ""
 
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def _connection_lost(error: BaseException) -> bool:
-    """A database driver's connection error (SQL catalog down, or its connections cut)."""
-    import sqlalchemy.exc
-
-    return isinstance(error, sqlalchemy.exc.OperationalError | sqlalchemy.exc.InterfaceError)
-
-
-def names_unreachable_catalog(function: Callable[P, R]) -> Callable[P, R]:
-    """Re-raise a lost catalog connection as ``CatalogUnavailableError`` naming the catalog.
-
-    For functions taking the catalog first. The driver's own text names a host and port, not
-    which catalog the run was writing to; that is the first thing an operator needs.
-    """
-
-    @functools.wraps(function)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return function(*args, **kwargs)
-        except Exception as error:
-            cause = error if _connection_lost(error) else error.__cause__
-            if cause is None or not _connection_lost(cause):
-                raise
-            catalog = args[0]
-            properties = getattr(catalog, "properties", {})
-            described = _described(
-                properties.get("type", "sql"), getattr(catalog, "name", "?"), properties.get("uri")
-            )
-            raise CatalogUnavailableError(
-                f"the Iceberg {described} is unreachable; nothing was committed unless said "
-                f"below: {type(error).__name__}: {str(error).splitlines()[0]}"
-            ) from error
-
-    return wrapper
-
-
 def _redact(text: str, settings: Settings) -> str:
     for secret in settings.secret_values():
         text = text.replace(secret, "***")
@@ -152,13 +104,10 @@ def get_catalog(settings: Settings | None = None) -> Catalog:
 class IcebergCatalogResource(dg.ConfigurableResource):
     """Dagster resource giving assets the configured catalog (the IO manager's, by default)."""
 
-    environment: dict[str, str] = Field(
-        default={},
-        description="LAKEHOUSE_* variables to use instead of the process environment (tests)",
-    )
+    settings: dg.ResourceDependency[Settings]
 
     def get_catalog(self) -> Catalog:
-        return shared_catalog(settings_for(self.environment))
+        return shared_catalog(self.settings)
 
     def load_table(self, identifier: str | tuple[str, ...]) -> Any:
         return self.get_catalog().load_table(identifier)

@@ -41,7 +41,7 @@ def build_definitions(environ: Mapping[str, str] | None = None) -> dg.Definition
         jobs=[*upkeep.jobs, *automation.jobs],
         schedules=[*upkeep.schedules, *automation.schedules],
         sensors=automation.sensors,
-        resources=build_resources(settings, environ),
+        resources=build_resources(settings),
         executor=build_executor(settings),
     )
 

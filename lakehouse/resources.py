@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
 
 from lakehouse.analytics.resources import build_dbt_resource
 from lakehouse.catalog import IcebergCatalogResource
-from lakehouse.iceberg import IcebergIOManager
+from lakehouse.io_manager import IcebergIOManager
 from lakehouse.settings import Settings
 from lakehouse.staging import (
     SPARK_RESOURCE_KEY,
@@ -20,19 +19,18 @@ from lakehouse.staging import (
 from lakehouse.upkeep.resource import UpkeepResource
 
 
-def build_resources(settings: Settings, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """``environ`` overrides the process environment (tests); None means the process settings."""
-    environment = dict(environ or {})
+def build_resources(settings: Settings) -> dict[str, Any]:
+    """Every resource, each built from the one typed ``settings`` (read at the edge)."""
     resources: dict[str, Any] = {
-        "io_manager": IcebergIOManager(environment=environment),
-        "catalog": IcebergCatalogResource(environment=environment),
+        "io_manager": IcebergIOManager(settings=settings),
+        "catalog": IcebergCatalogResource(settings=settings),
         # Staging: a lazy process-wide Spark session; Spark DataFrames stored in Iceberg.
-        SPARK_RESOURCE_KEY: build_spark_resource(environment),
-        STAGING_IO_MANAGER_KEY: SparkIcebergIOManager(environment=environment),
+        SPARK_RESOURCE_KEY: build_spark_resource(settings),
+        STAGING_IO_MANAGER_KEY: SparkIcebergIOManager(settings=settings),
         # Upkeep jobs (lakehouse/upkeep): catalog, warehouse and backup storage.
-        "upkeep": UpkeepResource(environment=environment),
+        "upkeep": UpkeepResource(settings=settings),
         # Analytics: dbt (DuckDB embedded, Trino on the platform) over the Iceberg tables.
-        "dbt": build_dbt_resource(environment),
+        "dbt": build_dbt_resource(settings),
     }
     if settings.runtime == "platform":
         # Raw (platform): the Airbyte server's syncs. Imported here: dagster-airbyte costs ~1.5 s

@@ -217,6 +217,31 @@ class Settings(UpkeepSettings, CoreSettings):
             self.faker_executable or REPO_ROOT / ".venvs" / "source-faker" / "bin" / "source-faker"
         )
 
+    @property
+    def metrics_path(self) -> Path:
+        """The Prometheus textfile directory the upkeep jobs write to."""
+        return (self.upkeep_metrics_dir or self.home_dir / "metrics").expanduser()
+
+    @property
+    def backup_root(self) -> str:
+        """Where backups go: the setting, else ``<home>/backups`` (embedded)."""
+        return self.backup_location or (self.home_dir / "backups").as_uri()
+
+    @property
+    def erasure_inbox(self) -> str:
+        """Where GDPR erasure requests wait for the scheduled job."""
+        return self.upkeep_erasure_inbox or (self.home_dir / "erasure-requests").as_uri()
+
+    def environment(self) -> dict[str, str]:
+        """The ``LAKEHOUSE_*`` variables that give these settings again (``load_settings``), for
+        the processes the code starts (dbt): each field set explicitly, and the resolved home.
+        Secrets included: never log the result."""
+        values = {
+            f"{PREFIX}{name.upper()}": _variable(getattr(self, name))
+            for name in sorted(self.model_fields_set)
+        }
+        return values | {f"{PREFIX}HOME": str(self.home_dir)}
+
     def secret_values(self) -> list[str]:
         """Every secret the settings hold, so logs and metadata can be checked against them."""
         return [
@@ -232,6 +257,17 @@ class Settings(UpkeepSettings, CoreSettings):
             )
             if value is not None and value.get_secret_value()
         ]
+
+
+def _variable(value: Any) -> str:
+    """A setting's value as its environment variable spells it."""
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return str(value)
 
 
 def _describe(error: ValidationError) -> str:

@@ -50,9 +50,16 @@ def pinned_clock() -> Iterator[dt.datetime]:
 
 
 @pytest.fixture
-def settings(tmp_path) -> Settings:
-    """Embedded settings: SQLite catalog and warehouse under this test's tmp_path."""
-    return load_settings({"LAKEHOUSE_HOME": str(tmp_path)})
+def environment(tmp_path) -> dict[str, str]:
+    """The LAKEHOUSE_* variables of a fresh embedded lakehouse under this test's tmp_path, for
+    what takes variables (the definitions, the CLI, subprocesses)."""
+    return {"LAKEHOUSE_HOME": str(tmp_path)}
+
+
+@pytest.fixture
+def settings(environment: dict[str, str]) -> Settings:
+    """The same embedded settings, typed: SQLite catalog and warehouse under tmp_path."""
+    return load_settings(environment)
 
 
 @pytest.fixture

@@ -84,23 +84,72 @@ def test_a_wrong_setting_fails_with_the_variable_named(env, named, expects):
     assert expects in str(error.value)
 
 
-def test_every_resource_honours_the_environment_override(tmp_path, monkeypatch):
-    """Tests and scripts point the resources at another home: each must use it, not the
-    process settings (the catalog resource once ignored it)."""
+def test_every_resource_is_built_from_the_settings_it_is_given(tmp_path, monkeypatch):
+    """One channel: resources take the typed settings from the edge, never re-read the process
+    environment (the catalog resource once ignored an override)."""
     from lakehouse.resources import build_resources
-    from lakehouse.settings import get_settings
 
     monkeypatch.setenv("LAKEHOUSE_HOME", str(tmp_path / "process"))
-    get_settings.cache_clear()
-    environment = {"LAKEHOUSE_HOME": str(tmp_path / "override")}
-    try:
-        resources = build_resources(get_settings(), environment)
-        catalogs = {
-            "catalog": resources["catalog"].get_catalog(),
-            "io_manager": resources["io_manager"].get_catalog(),
-            "upkeep": resources["upkeep"].catalog(),
-        }
-    finally:
-        get_settings.cache_clear()
+    settings = load_settings({"LAKEHOUSE_HOME": str(tmp_path / "given")})
+    resources = build_resources(settings)
+    catalogs = {
+        "catalog": resources["catalog"].get_catalog(),
+        "io_manager": resources["io_manager"].get_catalog(),
+        "upkeep": resources["upkeep"].catalog(),
+        "spark_io_manager": resources["spark_io_manager"].get_catalog(),
+    }
     for name, catalog in catalogs.items():
-        assert str(tmp_path / "override") in catalog.properties["uri"], name
+        assert str(tmp_path / "given") in catalog.properties["uri"], name
+    assert resources["spark"].settings is settings
+    assert resources["dbt"].settings.environment()["LAKEHOUSE_HOME"] == str(tmp_path / "given")
+
+
+def test_the_environment_a_subprocess_gets_gives_the_same_settings_back(tmp_path):
+    """dbt runs in its own process and reads the settings back from its environment."""
+    given = {
+        "LAKEHOUSE_HOME": str(tmp_path),
+        "LAKEHOUSE_CATALOG_TYPE": "rest",
+        "LAKEHOUSE_CATALOG_URI": "https://catalog.example/api",
+        "LAKEHOUSE_CATALOG_CLIENT_ID": "lakehouse",
+        "LAKEHOUSE_CATALOG_CLIENT_SECRET": "s3cret",  # pragma: allowlist secret
+        "LAKEHOUSE_FAKER_NOW": "2024-02-29T23:30:00+00:00",
+        "LAKEHOUSE_UPKEEP_TRINO_VERIFY": "false",
+        "LAKEHOUSE_COMMIT_TIMEOUT_SECONDS": "7.5",
+    }
+    settings = load_settings(given)
+    assert settings.environment() == given
+    assert load_settings(settings.environment()) == settings
+
+
+def test_paths_derived_from_the_home_are_properties_of_the_settings(tmp_path):
+    settings = load_settings({"LAKEHOUSE_HOME": str(tmp_path)})
+    assert settings.metrics_path == tmp_path / "metrics"
+    assert settings.backup_root == (tmp_path / "backups").as_uri()
+    assert settings.erasure_inbox == (tmp_path / "erasure-requests").as_uri()
+    chosen = load_settings(
+        {
+            "LAKEHOUSE_HOME": str(tmp_path),
+            "LAKEHOUSE_UPKEEP_METRICS_DIR": str(tmp_path / "textfiles"),
+            "LAKEHOUSE_BACKUP_LOCATION": "s3://backups/lakehouse",
+            "LAKEHOUSE_UPKEEP_ERASURE_INBOX": "s3://backups/erasure",
+            "LAKEHOUSE_S3_ENDPOINT": "http://minio:9000",
+        }
+    )
+    assert chosen.metrics_path == tmp_path / "textfiles"
+    assert (chosen.backup_root, chosen.erasure_inbox) == (
+        "s3://backups/lakehouse",
+        "s3://backups/erasure",
+    )
+
+
+def test_reading_the_settings_loads_no_dagster():
+    """Scripts and engines read the settings without the orchestrator's import cost."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, lakehouse.settings, lakehouse.engine_conf; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'dagster'))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -10,7 +10,7 @@ committed (DuckDB: our plugin; Trino: its Iceberg connector).
 
 # No `from __future__ import annotations`: Dagster reads the `context` annotation at definition.
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import dagster as dg
@@ -36,7 +36,7 @@ def build_args() -> list[str]:
     return ["build"]
 
 
-def _run_snapshot(snapshots: Iterator[Snapshot], run_id: str) -> Snapshot | None:
+def _run_snapshot(snapshots: Iterable[Snapshot], run_id: str) -> Snapshot | None:
     for snapshot in snapshots:
         if summary_properties(snapshot).get("dagster.run-id") == run_id:
             return snapshot
@@ -86,7 +86,7 @@ def _catalog_or_none(
     dbt: LakehouseDbtCliResource, context: dg.AssetExecutionContext
 ) -> Catalog | None:
     try:
-        return shared_catalog(dbt.lakehouse_settings())
+        return shared_catalog(dbt.settings)
     except Exception as error:
         context.log.warning(f"Iceberg catalog unavailable, no snapshot metadata: {error}")
         return None

@@ -13,6 +13,7 @@ import importlib
 import json
 import uuid
 from pathlib import Path
+from typing import cast
 from urllib.parse import unquote, urlsplit
 
 import duckdb
@@ -39,7 +40,7 @@ def extension_path(name: str, package: str) -> Path:
             f"DuckDB's {name} extension needs the '{package.replace('_', '-')}' package "
             f"(version {duckdb.__version__}, as duckdb)"
         ) from None
-    path = Path(module.__file__).parent / "extensions" / f"v{duckdb.__version__}"
+    path = Path(cast(str, module.__file__)).parent / "extensions" / f"v{duckdb.__version__}"
     path = path / f"{name}.duckdb_extension"
     if not path.is_file():
         raise ExtensionMissingError(

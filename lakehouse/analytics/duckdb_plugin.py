@@ -28,7 +28,7 @@ from lakehouse.analytics.duckdb_iceberg import (
 )
 from lakehouse.catalog import build_catalog
 from lakehouse.iceberg.writes import write
-from lakehouse.settings import Settings, get_settings
+from lakehouse.settings import Settings, load_settings
 
 DEFAULT_NAMESPACES = ("staging", "analytics")
 # A directory: DuckDB logs every file it opens there (its FileSystem log, as CSV), so a test or
@@ -49,7 +49,9 @@ class Plugin(BasePlugin):
 
     def catalog(self) -> Catalog:
         if self._catalog is None:
-            self._settings = get_settings()
+            # The edge of the dbt process: the settings the dbt resource laid into its
+            # environment (Settings.environment), read here once.
+            self._settings = load_settings()
             self._catalog = build_catalog(self._settings)
         return self._catalog
 
@@ -70,7 +72,10 @@ class Plugin(BasePlugin):
         if self._conn is None:
             raise RuntimeError("the lakehouse plugin stores a model before any connection opened")
         relation = target_config.relation
-        identifier = (relation.schema, relation.identifier)
+        schema, name = relation.schema, relation.identifier
+        if schema is None or name is None:  # dbt names every model's relation
+            raise RuntimeError(f"the lakehouse plugin cannot store an unnamed relation {relation}")
+        identifier = (schema, name)
         data = relation_to_arrow(self._conn, relation.render())
         request = model_write_request(identifier, target_config.config, os.environ)
         catalog = self.catalog()
@@ -78,6 +83,6 @@ class Plugin(BasePlugin):
         result = write(
             catalog, data, request, commit_timeout_seconds=self._settings.commit_timeout_seconds
         )
-        expose_table(self._conn, relation.schema, relation.identifier, result.table)
+        expose_table(self._conn, schema, name, result.table)
         if target_config.location is not None:  # the view reads Iceberg now, not the file
             Path(target_config.location.path).unlink(missing_ok=True)

@@ -12,7 +12,8 @@ state and parsed the whole project on every run; ``cli`` seeds that directory wi
 vars are unchanged (the partition window travels in the environment for that reason).
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: Dagster reads the resource fields' annotations
+# (`dg.ResourceDependency[Settings]`) as objects.
 
 import contextlib
 import datetime as dt
@@ -29,13 +30,12 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DbtCliInvocation, DbtCliResource
 from packaging import version
-from pydantic import Field
 
 from lakehouse.analytics.commits import PARTITION_KEY_ENV, RUN_ID_ENV, window_environment
 from lakehouse.analytics.prepare import dbt_executable
 from lakehouse.analytics.prepare import target_path as prepared_target_path
 from lakehouse.analytics.project import analytics_project
-from lakehouse.settings import Settings, settings_for
+from lakehouse.settings import Settings
 
 _ENVIRON_LOCK = threading.Lock()
 
@@ -114,14 +114,7 @@ def seed_partial_parse(prepared: Path, target: Path) -> bool:
 class LakehouseDbtCliResource(DbtCliResource):
     """``DbtCliResource`` that hands the dbt process the lakehouse settings and run identity."""
 
-    environment: dict[str, str] = Field(
-        default={},
-        description="LAKEHOUSE_* variables to use instead of the process environment, for tests "
-        "and scripts (e.g. LAKEHOUSE_HOME); empty means the process settings",
-    )
-
-    def lakehouse_settings(self) -> Settings:
-        return settings_for(self.environment)
+    settings: dg.ResourceDependency[Settings]
 
     @functools.cached_property
     def _cli_version(self) -> version.Version:
@@ -141,11 +134,10 @@ class LakehouseDbtCliResource(DbtCliResource):
         """``dbt args`` with the lakehouse environment; ``window`` is the partition window the
         models with ``partition_window`` replace (dbt/macros/partition_window.sql)."""
         asset_context = context if isinstance(context, dg.AssetExecutionContext) else None
-        settings = self.lakehouse_settings()
-        # dbt runs in the project directory: a relative LAKEHOUSE_HOME (the default `.lakehouse`)
-        # would name another catalog there, so pass the home resolved here.
-        home = str(settings.home_dir)
-        overrides = {**self.environment, "LAKEHOUSE_HOME": home, **run_environment(asset_context)}
+        settings = self.settings
+        # The dbt process reads these settings back from its environment; the home is passed
+        # resolved: dbt runs in the project directory, where a relative one names another catalog.
+        overrides = {**settings.environment(), **run_environment(asset_context)}
         if window is not None:
             overrides |= window_environment(*window)
         project_dir = Path(self.project_dir)
@@ -166,12 +158,11 @@ class LakehouseDbtCliResource(DbtCliResource):
             return super().cli(args, context=context, target_path=target_path, **kwargs)
 
 
-def build_dbt_resource(environ: Mapping[str, str] | None = None) -> LakehouseDbtCliResource:
-    """The dbt resource for the settings of ``environ`` (None: the process environment)."""
-    environment = dict(environ or {})
-    settings = settings_for(environment)
+def build_dbt_resource(settings: Settings) -> LakehouseDbtCliResource:
+    """The dbt resource for ``settings`` (its target: DuckDB embedded, Trino on the platform)."""
     return LakehouseDbtCliResource(
-        project_dir=analytics_project(settings.analytics_target),
+        # DbtCliResource's __init__ takes a DbtProject; its pydantic field says str.
+        project_dir=analytics_project(settings.analytics_target),  # type: ignore[arg-type]
         dbt_executable=dbt_executable(),
-        environment=environment,
+        settings=settings,
     )

@@ -1,4 +1,6 @@
-"""Iceberg storage for assets: the IO manager, its Dagster-free write, and commit helpers."""
+"""Iceberg storage without Dagster: the write (modes, partitions, schema evolution), commits
+with retries and idempotency, branches and data files. ``lakehouse/io_manager.py`` is where
+Dagster meets it."""
 
 from lakehouse.iceberg.arrow import register_arrow_converter, to_arrow
 from lakehouse.iceberg.commits import (
@@ -6,15 +8,12 @@ from lakehouse.iceberg.commits import (
     CommitTimeoutError,
     latest_snapshot_property,
 )
-from lakehouse.iceberg.io_manager import SNAPSHOT_PROPERTIES_KEY, IcebergIOManager
 from lakehouse.iceberg.schema import SchemaEvolutionError
 from lakehouse.iceberg.writes import WriteRequest, WriteRequestError, WriteResult, write
 
 __all__ = [
     "COMMIT_ID_PROPERTY",
-    "SNAPSHOT_PROPERTIES_KEY",
     "CommitTimeoutError",
-    "IcebergIOManager",
     "SchemaEvolutionError",
     "WriteRequest",
     "WriteRequestError",

@@ -46,9 +46,11 @@ def _value_bytes(column: pa.ChunkedArray) -> float | None:
     if any(check(kind) for check in _VARIABLE_WIDTH):
         if len(column) == 0:
             return None
-        return pc.mean(pc.binary_length(column)).as_py() + 4  # Parquet's length prefix
+        mean: float = pc.mean(pc.binary_length(column)).as_py()
+        return mean + 4  # Parquet's length prefix
     try:
-        return kind.bit_width / 8
+        width: int = kind.bit_width
+        return width / 8
     except ValueError:  # variable-width types not listed above
         return None
 

@@ -130,7 +130,9 @@ def evolve(table: Table, batch: pa.Schema, partition_column: str | None = None) 
     """
     incoming = batch_schema(batch, table.format_version)
     check_compatible(table, incoming)
-    add_partition = bool(partition_column) and not _partitioned_on(table.metadata, partition_column)
+    add_partition = bool(partition_column) and not _partitioned_on(
+        table.metadata, partition_column or ""
+    )
     if not add_partition and not _needs_union(table.schema(), incoming):
         return False  # the common case: no transaction, no metadata copy
     txn = CachedTransaction(table)

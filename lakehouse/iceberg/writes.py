@@ -28,12 +28,12 @@ from pyiceberg.table.refs import MAIN_BRANCH
 from pyiceberg.table.snapshots import Snapshot
 from pyiceberg.table.upsert_util import create_match_filter, has_duplicate_rows
 
-from lakehouse.catalog import names_unreachable_catalog
 from lakehouse.iceberg.arrow import normalise
 from lakehouse.iceberg.branches import start_branch
 from lakehouse.iceberg.commits import CommitPlan, commit, retry_on_conflict
 from lakehouse.iceberg.files import write_data_files
 from lakehouse.iceberg.schema import add_day_partition, conform, evolve
+from lakehouse.iceberg.unreachable import names_unreachable_catalog
 
 WriteMode = Literal["overwrite", "append", "upsert"]
 WRITE_MODES: tuple[str, ...] = get_args(WriteMode)

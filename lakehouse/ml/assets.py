@@ -25,7 +25,7 @@ from lakehouse.ml.tables import (
     metadata,
     to_table,
 )
-from lakehouse.quality import build_pandera_check
+from lakehouse.wap.gate import build_pandera_check
 
 CUSTOMERS = dg.AssetKey(["analytics", "dim_customers"])
 PURCHASES = dg.AssetKey(["analytics", "fct_purchases"])

@@ -5,12 +5,11 @@ from __future__ import annotations
 import dagster as dg
 
 from lakehouse.raw.embedded import build_embedded_raw_assets
-from lakehouse.settings import Settings, get_settings
+from lakehouse.settings import Settings
 
 
-def build_raw_assets(settings: Settings | None = None) -> list[dg.AssetsDefinition]:
+def build_raw_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     """PyAirbyte in a subprocess (embedded) or syncs on the Airbyte server (platform)."""
-    settings = settings or get_settings()
     if settings.runtime == "platform":
         # Imported here: dagster-airbyte costs ~1.5 s of load that the embedded runtime never uses.
         from lakehouse.raw.platform import build_platform_raw_assets

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from lakehouse.quality import build_pandera_check
+from lakehouse.wap.gate import build_pandera_check
 
 
 def _schema(stream: str):  # returns a loader: pandera stays out of load-time imports

@@ -17,7 +17,8 @@ from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
 
 from lakehouse.catalog import build_catalog
-from lakehouse.iceberg import SNAPSHOT_PROPERTIES_KEY, latest_snapshot_property
+from lakehouse.iceberg import latest_snapshot_property
+from lakehouse.io_manager import SNAPSHOT_PROPERTIES_KEY
 from lakehouse.raw.extraction import StreamBatch, extract_streams, faker_connector
 from lakehouse.raw.streams import (
     CONNECTOR,

@@ -9,6 +9,7 @@ A connection belongs to the raw layer when its table prefix makes one of our raw
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 import dagster as dg
 from dagster_airbyte import (
@@ -50,7 +51,7 @@ class LakehouseAirbyteTranslator(DagsterAirbyteTranslator):
         )
 
 
-def _without_kinds(tags: dict[str, str]) -> dict[str, str]:
+def _without_kinds(tags: Mapping[str, str]) -> dict[str, str]:
     """Airbyte's tags minus its kind tags (e.g. the destination's): ``kinds`` is ours alone."""
     return {name: value for name, value in tags.items() if not name.startswith("dagster/kind/")}
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import dagster as dg
 
-from lakehouse.quality import build_pandera_check
 from lakehouse.staging.tables import STAGING_TABLES
+from lakehouse.wap.gate import build_pandera_check
 
 
 def _schema(table: str) -> Callable[[], Any]:

@@ -15,12 +15,11 @@ from typing import Any
 
 import dagster as dg
 
-from lakehouse.iceberg import IcebergIOManager
 from lakehouse.iceberg.branches import branch_head
 from lakehouse.iceberg.commits import summary_properties
-from lakehouse.iceberg.io_manager import audited_write_request
-from lakehouse.iceberg.metadata import column_schema
 from lakehouse.iceberg.writes import REQUEST_PROPERTY, WriteRequest
+from lakehouse.io_manager import IcebergIOManager, audited_write_request
+from lakehouse.io_metadata import column_schema
 from lakehouse.staging.resources import native_iceberg
 
 
@@ -44,7 +43,7 @@ class SparkIcebergIOManager(IcebergIOManager):
     """``IcebergIOManager`` that lets Spark write its own DataFrames natively on the platform."""
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
-        settings = self.settings()
+        settings = self.settings
         if not (native_iceberg(settings) and _is_spark_dataframe(obj)):
             super().handle_output(context, obj)
             return

@@ -6,7 +6,8 @@ Spark it is (local or Spark Connect) and whether Spark reads and writes Iceberg 
 settings, decided in ``spark_config`` and ``native_iceberg``; the assets never branch on them.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: Dagster reads the resource fields' annotations
+# (`dg.ResourceDependency[Settings]`) as objects.
 
 import datetime as dt
 import threading
@@ -17,13 +18,12 @@ import dagster as dg
 import pyarrow as pa
 from dagster_pyspark import PySparkResource
 from dagster_pyspark.resources import spark_session_from_config
-from pydantic import Field
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression
 
 from lakehouse.catalog import shared_catalog
 from lakehouse.engine_conf import spark_catalog_conf
 from lakehouse.iceberg.writes import window_filter
-from lakehouse.settings import PREFIX, Settings, SettingsError, settings_for
+from lakehouse.settings import PREFIX, Settings, SettingsError
 
 Window = tuple[dt.datetime, dt.datetime]
 
@@ -83,31 +83,24 @@ def process_session(conf: Mapping[str, str]) -> Any:
 class SparkResource(PySparkResource):
     """dagster-pyspark's ``PySparkResource``, lazy and process-wide, plus the staging reads.
 
-    ``spark_config`` is generated from settings by ``build_spark_resource``; ``environment``
-    points the pyiceberg side at another catalog, like the IO manager's (tests, scripts).
+    ``spark_config`` is generated from ``settings`` by ``build_spark_resource``; the same
+    settings point the pyiceberg side at the catalog.
     """
 
-    environment: dict[str, str] = Field(
-        default={},
-        description="LAKEHOUSE_* variables to use instead of the process environment (tests); "
-        "empty means the process settings",
-    )
+    settings: dg.ResourceDependency[Settings]
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         """Start nothing at run start: the session starts on first use (see process_session)."""
 
     @property
     def spark_session(self) -> Any:
-        if native_iceberg(self.settings()) and "spark.remote" not in self.spark_config:
+        if native_iceberg(self.settings) and "spark.remote" not in self.spark_config:
             # Checked here, not at load: a missing URL must not stop the whole code location.
             raise SettingsError(
                 f"{PREFIX}SPARK_REMOTE: the platform runtime runs staging on the Spark Connect "
                 "server (sc://...); the code-location image has no Iceberg runtime for Spark"
             )
         return process_session(self.spark_config)
-
-    def settings(self) -> Settings:
-        return settings_for(self.environment)
 
     def read_table(
         self,
@@ -121,7 +114,7 @@ class SparkResource(PySparkResource):
         Natively through Spark's catalog on the platform; elsewhere pyiceberg scans with the
         window as row filter (files outside it are skipped) and Spark gets the Arrow batch.
         """
-        settings = self.settings()
+        settings = self.settings
         if native_iceberg(settings):
             from spark import iceberg_io
 
@@ -138,11 +131,9 @@ class SparkResource(PySparkResource):
         return self.spark_session.createDataFrame(table.scan(row_filter=row_filter).to_arrow())
 
 
-def build_spark_resource(environ: Mapping[str, str] | None = None) -> SparkResource:
-    """The staging Spark resource for the process settings, or for ``environ`` (tests)."""
-    environment = dict(environ or {})
-    settings = settings_for(environment)
-    return SparkResource(spark_config=spark_config(settings), environment=environment)
+def build_spark_resource(settings: Settings) -> SparkResource:
+    """The staging Spark resource for ``settings``."""
+    return SparkResource(spark_config=spark_config(settings), settings=settings)
 
 
 def spark_to_arrow(df: Any) -> pa.Table:

@@ -1,10 +1,10 @@
-"""Platform upkeep as scheduled asset jobs: a pure planner or executor per responsibility, and
-thin Dagster wrappers (``assets.py``, ``backup_assets.py``, ``erasure_assets.py``, ``jobs.py``).
+"""Platform upkeep as scheduled asset jobs, one room per duty; each room holds its pure planners
+and executors and the thin asset that runs them (``<room>/assets.py``).
 
-- ``rules.py``: per-table rules (target file size, snapshot retention, data retention, PII).
-- ``compaction.py`` (+ ``rewrite.py``, ``file_reads.py``, ``group_writer.py``, ``engines.py``).
-- ``reachability.py``: which files retained snapshots reach; ``expiry.py``, ``orphans.py``.
-- ``backup.py``, ``backup_store.py``, ``catalog_backup.py``, ``restore.py``, ``restore_check.py``.
-- ``retention.py``, ``erasure.py`` (+ ``erasure_requests.py``, ``erasure_replay.py``).
-- ``health.py`` and ``metrics.py`` (Prometheus textfile); ``commands.py``: ``lakehouse restore``.
+- ``compaction/``, ``snapshots/`` (expiry, orphans, audit branches), ``retention/``,
+  ``backup/`` (backup, restore, restore check), ``erasure/`` (GDPR), ``health/``.
+- Shared by the rooms: ``rules.py`` (per-table rules), ``storage.py`` (files under a URI),
+  ``manifests.py``, ``metrics.py`` (Prometheus textfile), ``resource.py`` (the Dagster
+  resource), ``asset.py`` (what every upkeep asset shares) and ``jobs.py`` (schedules, sizes).
+- The operator commands (``lakehouse restore``, ``lakehouse erase``) are in ``lakehouse/cli/``.
 """

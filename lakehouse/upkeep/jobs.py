@@ -1,8 +1,9 @@
 """Upkeep jobs, their schedules and their Kubernetes sizes, in one table.
 
-Each job materialises one upkeep asset. Its ``dagster-k8s/config`` tag sizes the run pod the
-K8sRunLauncher creates (within the namespace's LimitRange) and labels daily jobs for the
-freshness alert. Schedules run on the platform and start stopped on the embedded runtime.
+Each job materialises one upkeep asset, defined in its room (``compaction/``, ``backup/``, ...);
+the times stay together here because they order the rooms' work through the night. A job's
+``dagster-k8s/config`` tag sizes the run pod the K8sRunLauncher creates (within the namespace's
+LimitRange) and labels daily jobs for the freshness alert. Schedules run on the platform and start stopped on the embedded runtime.
 """
 
 from __future__ import annotations
@@ -14,7 +15,12 @@ from typing import Any
 import dagster as dg
 
 from lakehouse.settings import Settings
-from lakehouse.upkeep import assets, backup_assets, erasure_assets
+from lakehouse.upkeep.backup.assets import backup, restore_check
+from lakehouse.upkeep.compaction.assets import compaction
+from lakehouse.upkeep.erasure.assets import gdpr_erasure
+from lakehouse.upkeep.health.assets import table_health_asset
+from lakehouse.upkeep.retention.assets import retention
+from lakehouse.upkeep.snapshots.assets import orphan_files, snapshot_expiry
 
 K8S_CONFIG_TAG = "dagster-k8s/config"
 FRESHNESS_LABEL = "lakehouse.io/freshness"
@@ -49,14 +55,14 @@ class UpkeepJob:
 # Times are UTC; ordered so retention's deletes are compacted, then expired, the same night.
 # Backups run hourly: the seed's RPO is one hour. GDPR requests are handled daily.
 UPKEEP_JOBS: tuple[UpkeepJob, ...] = (
-    UpkeepJob(assets.table_health_asset, "*/15 * * * *", ("100m", "256Mi"), ("500m", "512Mi")),
-    UpkeepJob(backup_assets.backup, "5 * * * *", ("500m", "1Gi"), ("2", "2Gi")),
-    UpkeepJob(assets.retention, "0 1 * * *", ("500m", "2Gi"), ("2", "4Gi"), daily=True),
-    UpkeepJob(assets.compaction, "30 1 * * *", ("1", "4Gi"), ("2", "8Gi"), daily=True),
-    UpkeepJob(assets.snapshot_expiry, "0 3 * * *", ("250m", "512Mi"), ("1", "1Gi"), daily=True),
-    UpkeepJob(assets.orphan_files, "0 4 * * 0", ("250m", "512Mi"), ("1", "1Gi")),
-    UpkeepJob(backup_assets.restore_check, "30 5 * * *", ("1", "2Gi"), ("2", "4Gi"), daily=True),
-    UpkeepJob(erasure_assets.gdpr_erasure, "0 6 * * *", ("500m", "2Gi"), ("2", "4Gi"), daily=True),
+    UpkeepJob(table_health_asset, "*/15 * * * *", ("100m", "256Mi"), ("500m", "512Mi")),
+    UpkeepJob(backup, "5 * * * *", ("500m", "1Gi"), ("2", "2Gi")),
+    UpkeepJob(retention, "0 1 * * *", ("500m", "2Gi"), ("2", "4Gi"), daily=True),
+    UpkeepJob(compaction, "30 1 * * *", ("1", "4Gi"), ("2", "8Gi"), daily=True),
+    UpkeepJob(snapshot_expiry, "0 3 * * *", ("250m", "512Mi"), ("1", "1Gi"), daily=True),
+    UpkeepJob(orphan_files, "0 4 * * 0", ("250m", "512Mi"), ("1", "1Gi")),
+    UpkeepJob(restore_check, "30 5 * * *", ("1", "2Gi"), ("2", "4Gi"), daily=True),
+    UpkeepJob(gdpr_erasure, "0 6 * * *", ("500m", "2Gi"), ("2", "4Gi"), daily=True),
 )
 
 

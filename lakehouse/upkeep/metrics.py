@@ -81,7 +81,7 @@ def push(url: str, job: str, text: str, timeout: float = 10.0) -> None:
 
 def publish(settings: Settings, job: str, samples: Iterable[Sample]) -> Path:
     text = render(samples)
-    path = write_textfile(metrics_dir(settings), job, text)
+    path = write_textfile(settings.metrics_path, job, text)
     if settings.upkeep_pushgateway_url:
         push(settings.upkeep_pushgateway_url, job, text)
     return path

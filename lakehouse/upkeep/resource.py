@@ -1,13 +1,13 @@
 """The Dagster resource upkeep jobs use: settings, catalog, storage and the tables to visit."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: Dagster reads the resource fields' annotations
+# (`dg.ResourceDependency[Settings]`) as objects.
 
 import dagster as dg
-from pydantic import Field
 from pyiceberg.catalog import Catalog
 
 from lakehouse.catalog import catalog_properties, shared_catalog
-from lakehouse.settings import Settings, settings_for
+from lakehouse.settings import Settings
 from lakehouse.upkeep.rules import TableRules, rules_for
 from lakehouse.upkeep.storage import Storage
 
@@ -15,26 +15,20 @@ from lakehouse.upkeep.storage import Storage
 class UpkeepResource(dg.ConfigurableResource):
     """Gives upkeep assets the configured catalog and file storage (warehouse and backups)."""
 
-    environment: dict[str, str] = Field(
-        default={},
-        description="LAKEHOUSE_* variables to use instead of the process environment (tests)",
-    )
-
-    def settings(self) -> Settings:
-        return settings_for(self.environment)
+    settings: dg.ResourceDependency[Settings]
 
     def catalog(self) -> Catalog:
-        return shared_catalog(self.settings())
+        return shared_catalog(self.settings)
 
     def storage(self) -> Storage:
-        return Storage(catalog_properties(self.settings()))
+        return Storage(catalog_properties(self.settings))
 
     def rules(self, identifier: tuple[str, ...]) -> TableRules:
-        return rules_for(self.settings(), identifier)
+        return rules_for(self.settings, identifier)
 
     def tables(self) -> list[tuple[str, ...]]:
         """Every table but the restore check's scratch copies, sorted."""
-        catalog, scratch = self.catalog(), self.settings().upkeep_restore_namespace
+        catalog, scratch = self.catalog(), self.settings.upkeep_restore_namespace
         return sorted(
             tuple(identifier)
             for namespace in catalog.list_namespaces()

@@ -20,7 +20,7 @@ from pyiceberg.table.snapshots import ancestors_of
 
 from lakehouse.iceberg.branches import audit_branch, is_audit_branch, remove_branch
 from lakehouse.iceberg.commits import summary_properties
-from lakehouse.iceberg.writes import WriteRequest, write
+from lakehouse.iceberg.writes import WriteMode, WriteRequest, write
 from lakehouse.wap.audit import Validator, run_audit
 from lakehouse.wap.policy import WapPolicy
 from lakehouse.wap.quarantine import (
@@ -63,7 +63,7 @@ def _published(catalog: Catalog, identifier: tuple[str, ...], batch: str) -> boo
 
 def _replay_request(request_json: str, batch: str, branch: str) -> WriteRequest:
     request = WriteRequest.from_json(request_json)
-    mode = "upsert" if request.upsert_keys else "append"
+    mode: WriteMode = "upsert" if request.upsert_keys else "append"
     properties = {**request.snapshot_properties, REPLAY_PROPERTY: batch}
     properties.pop("airbyte.state", None)  # a replay must not move an incremental cursor
     return dataclasses.replace(request, mode=mode, branch=branch, snapshot_properties=properties)

@@ -44,7 +44,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory, duckdb_manifest: Path) ->
     settings = load_settings(environ)
     catalog = build_catalog(settings)
     assets = build_analytics_assets(settings)
-    resources = {"dbt": build_dbt_resource(environ)}
+    resources = {"dbt": build_dbt_resource(load_settings(environ))}
     state = Pipeline(catalog)
 
     def run(name: str, selection: list[dg.AssetKey], **kwargs: Any) -> None:

@@ -4,7 +4,7 @@ The analytics assets run ``dbt build``: a model's tests run before the models th
 it, and dbt skips those when one fails. ``dbt run`` then ``dbt test`` would build them all
 first. Here staging.users gets a duplicate user_id, written through the catalog (as if its
 staging check had been bypassed), so ``dim_customers``' ``unique`` test fails: the
-README's "what an analyst sees when a dbt test fails", checked on a fresh embedded lakehouse.
+docs/dbt.md's "what an analyst sees when a dbt test fails", checked on a fresh embedded lakehouse.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from staging_data import D1, D2, PURCHASES_V1, users, write_staging
 from lakehouse.analytics.assets import build_analytics_assets
 from lakehouse.analytics.resources import build_dbt_resource
 from lakehouse.catalog import build_catalog
-from lakehouse.iceberg import IcebergIOManager, WriteRequest, write
+from lakehouse.iceberg import WriteRequest, write
+from lakehouse.io_manager import IcebergIOManager
 from lakehouse.ml import CHURN_TRAINING_SET, CUSTOMER_FEATURES, build_ml_assets, build_ml_checks
 from lakehouse.settings import load_settings
 
@@ -54,8 +55,8 @@ def test_a_failing_dbt_test_stops_the_models_and_ml_assets_after_it(
     catalog = build_catalog(settings)
     assets = [*build_analytics_assets(settings), *build_ml_assets()]
     resources = {
-        "dbt": build_dbt_resource(environ),
-        "io_manager": IcebergIOManager(environment=environ),
+        "dbt": build_dbt_resource(load_settings(environ)),
+        "io_manager": IcebergIOManager(settings=load_settings(environ)),
     }
 
     def materialize(selection: list[dg.AssetKey], **kwargs: object) -> dg.ExecuteInProcessResult:
@@ -97,7 +98,7 @@ def test_a_failing_dbt_test_stops_the_models_and_ml_assets_after_it(
     customers = catalog.load_table(tuple(CUSTOMERS.path))
     assert customers.current_snapshot().snapshot_id != before[CUSTOMERS]
     assert sorted(customers.scan().to_arrow()["user_id"].to_pylist()) == [1, 2, 2, 3]
-    # The README's way back: roll main back to the snapshot before the run.
+    # docs/dbt.md's way back: roll main back to the snapshot before the run.
     customers.manage_snapshots().rollback_to_snapshot(before[CUSTOMERS]).commit()
     customers = catalog.load_table(tuple(CUSTOMERS.path))
     assert sorted(customers.scan().to_arrow()["user_id"].to_pylist()) == [1, 2, 3]

@@ -20,9 +20,10 @@ import incremental  # noqa: E402
 import synthetic  # noqa: E402
 from process_memory import run_measured  # noqa: E402
 
-from lakehouse.iceberg import IcebergIOManager  # noqa: E402
+from lakehouse.io_manager import IcebergIOManager  # noqa: E402
 from lakehouse.quality import validate_table  # noqa: E402
 from lakehouse.raw.schemas import SCHEMAS  # noqa: E402
+from lakehouse.settings import load_settings  # noqa: E402
 
 NOW = dt.datetime(2024, 6, 30, tzinfo=dt.UTC)
 
@@ -46,7 +47,7 @@ def test_synthetic_raw_lands_through_the_io_manager_and_scans_are_counted(tmp_pa
     environ = {"LAKEHOUSE_HOME": str(tmp_path)}
     asset = synthetic.build_synthetic_raw_asset(_batches())
     result = dg.materialize(
-        [asset], resources={"io_manager": IcebergIOManager(environment=environ)}
+        [asset], resources={"io_manager": IcebergIOManager(settings=load_settings(environ))}
     )
     assert result.success
     catalog = incremental.build_catalog(incremental.load_settings(environ))

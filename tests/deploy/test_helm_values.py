@@ -43,13 +43,23 @@ def test_the_webserver_is_only_reachable_through_oauth2_proxy():
 
 
 def test_the_runtime_image_can_load_the_s3_compute_log_manager():
-    """Runs load dagster.yaml, whose compute logs need dagster-aws in the code location image."""
-    import pytest
+    """Runs load dagster.yaml, whose compute logs the chart renders as dagster-aws's
+    S3ComputeLogManager: the code location must ship it, at the integrations' version, and each
+    value must be one of its config fields (the chart passes them on in snake_case)."""
+    import re
 
-    if 'name = "dagster-aws"' not in (REPO_ROOT / "uv.lock").read_text():
-        pytest.xfail(
-            "dagster-aws==0.29.27 is not yet a runtime dependency (pyproject is the lead's)"
-        )
+    from dagster_aws.s3.compute_log_manager import S3ComputeLogManager
+
+    manager = load_values()["computeLogManager"]
+    assert manager["type"] == "S3ComputeLogManager"
+    given = manager["config"]["s3ComputeLogManager"]
+    fields = S3ComputeLogManager.config_type()
+    unknown = [k for k in given if re.sub(r"(?<!^)(?=[A-Z])", "_", k).lower() not in fields]
+    assert unknown == []
+    lock = (REPO_ROOT / "uv.lock").read_text()
+    aws = re.search(r'name = "dagster-aws"\nversion = "([^"]+)"', lock)
+    k8s = re.search(r'name = "dagster-k8s"\nversion = "([^"]+)"', lock)
+    assert aws and k8s and aws.group(1) == k8s.group(1)
 
 
 def test_airbyte_runs_on_the_platform_database_and_minio():

@@ -29,7 +29,8 @@ from synthetic import build_synthetic_raw_asset, products, purchases, users  # n
 from lakehouse.analytics.prepare import DBT_PROJECT_DIR  # noqa: E402
 from lakehouse.analytics.resources import INVOCATIONS_DIR  # noqa: E402
 from lakehouse.definitions import build_definitions  # noqa: E402
-from lakehouse.iceberg import IcebergIOManager  # noqa: E402
+from lakehouse.io_manager import IcebergIOManager  # noqa: E402
+from lakehouse.settings import load_settings  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -58,7 +59,7 @@ class OneDay:
 def one_day(tmp_path_factory: pytest.TempPathFactory) -> OneDay:
     home = tmp_path_factory.mktemp("one-day-reads")
     environ = {"LAKEHOUSE_HOME": str(home / "lakehouse")}
-    io_manager = IcebergIOManager(environment=environ)
+    io_manager = IcebergIOManager(settings=load_settings(environ))
     days = [
         purchases(30, start=start, end=start + dt.timedelta(days=1), users=USERS,
                   first_id=1 + 30 * number, seed=number)

@@ -23,8 +23,8 @@ import pyarrow.compute as pc
 import pytest
 
 from lakehouse.catalog import build_catalog
-from lakehouse.demo import RANGE_END_TAG, RANGE_START_TAG, run_demo
-from lakehouse.inventory import list_tables
+from lakehouse.cli.demo import RANGE_END_TAG, RANGE_START_TAG, run_demo
+from lakehouse.cli.inventory import list_tables
 from lakehouse.partitions import DAILY
 from lakehouse.settings import load_settings
 

@@ -9,18 +9,14 @@ import dagster as dg
 import pytest
 from pyiceberg.catalog import Catalog
 
-from lakehouse.iceberg import IcebergIOManager
+from lakehouse.io_manager import IcebergIOManager
+from lakehouse.settings import load_settings
 
 
 @pytest.fixture
-def environment(any_environment: dict[str, str]) -> dict[str, str]:
-    """LAKEHOUSE_* settings for a fresh catalog and warehouse (SQLite, then PostgreSQL)."""
-    return any_environment
-
-
-@pytest.fixture
-def io_manager(environment: dict[str, str]) -> IcebergIOManager:
-    return IcebergIOManager(environment=environment)
+def io_manager(any_environment: dict[str, str]) -> IcebergIOManager:
+    """The IO manager on a fresh catalog and warehouse (SQLite, then PostgreSQL)."""
+    return IcebergIOManager(settings=load_settings(any_environment))
 
 
 @pytest.fixture

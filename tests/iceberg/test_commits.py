@@ -15,12 +15,13 @@ from pyiceberg.exceptions import CommitFailedException
 from lakehouse.iceberg import (
     COMMIT_ID_PROPERTY,
     CommitTimeoutError,
-    IcebergIOManager,
     WriteRequest,
     latest_snapshot_property,
     write,
 )
 from lakehouse.iceberg.commits import summary_properties
+from lakehouse.io_manager import IcebergIOManager
+from lakehouse.settings import load_settings
 
 APPEND = WriteRequest(("raw", "t"), mode="append")
 
@@ -121,10 +122,10 @@ def test_ambiguous_failure_before_landing_is_retried(
 
 
 def test_commit_timeout_setting_bounds_the_wait_with_a_clear_error(
-    environment: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    any_environment: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     io_manager = IcebergIOManager(
-        environment={**environment, "LAKEHOUSE_COMMIT_TIMEOUT_SECONDS": "0.5"}
+        settings=load_settings({**any_environment, "LAKEHOUSE_COMMIT_TIMEOUT_SECONDS": "0.5"})
     )
     catalog = io_manager.get_catalog()
     write(catalog, pa.table({"id": [0]}), APPEND)

@@ -16,7 +16,7 @@ from lakehouse.iceberg.encoding import (
     leaf_paths,
     plain_columns,
 )
-from lakehouse.upkeep.compaction import compact_table
+from lakehouse.upkeep.compaction.bin_packing import compact_table
 from lakehouse.upkeep.rules import rules_for
 
 TABLE = ("raw", "orders")

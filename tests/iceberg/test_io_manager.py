@@ -10,7 +10,9 @@ import pyarrow as pa
 import pytest
 from pyiceberg.types import LongType, StringType, TimestampType, TimestamptzType
 
-from lakehouse.iceberg import IcebergIOManager, SchemaEvolutionError, WriteRequestError
+from lakehouse.iceberg import SchemaEvolutionError, WriteRequestError
+from lakehouse.io_manager import IcebergIOManager
+from lakehouse.settings import load_settings
 
 # 1. Arrow and pandas in, Arrow or pandas out
 
@@ -277,7 +279,11 @@ def test_definitions_accept_the_io_manager(tmp_path) -> None:
 
     defs = dg.Definitions(
         assets=[users],
-        resources={"io_manager": IcebergIOManager(environment={"LAKEHOUSE_HOME": str(tmp_path)})},
+        resources={
+            "io_manager": IcebergIOManager(
+                settings=load_settings({"LAKEHOUSE_HOME": str(tmp_path)})
+            )
+        },
     )
     result = defs.resolve_implicit_global_asset_job_def().execute_in_process()
     assert result.success

@@ -7,12 +7,13 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 from ml_history import CUSTOMERS, PURCHASES
+from pyiceberg.catalog import Catalog
 
-from lakehouse.catalog import build_catalog
-from lakehouse.iceberg import IcebergIOManager, WriteRequest, write
+from lakehouse.iceberg import WriteRequest, write
+from lakehouse.io_manager import IcebergIOManager
 from lakehouse.ml import CHURN_TRAINING_SET, CUSTOMER_FEATURES, build_ml_assets, build_ml_checks
 from lakehouse.partitions import DAILY
-from lakehouse.settings import load_settings
+from lakehouse.settings import Settings
 
 RUN_CONFIG = {"reference_date": "2024-03-01", "churn_horizon_days": 5}
 
@@ -21,11 +22,9 @@ def _table(frame: pd.DataFrame) -> pa.Table:
     return pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
 
 
-@pytest.fixture
-def environment(tmp_path) -> dict[str, str]:
-    """Analytics tables as dbt leaves them (extra columns too), in a fresh catalog."""
-    environment = {"LAKEHOUSE_HOME": str(tmp_path)}
-    catalog = build_catalog(load_settings(environment))
+@pytest.fixture(autouse=True)
+def analytics_tables(catalog: Catalog) -> None:
+    """Analytics tables as dbt leaves them (extra columns too), in this test's fresh catalog."""
     customers = CUSTOMERS.assign(email="x@example.com")  # not projected into the features
     purchases = PURCHASES.assign(status="purchased")
     values = pd.DataFrame({"user_id": [1, 2], "value_segment": ["high", "none"]})
@@ -35,10 +34,9 @@ def environment(tmp_path) -> dict[str, str]:
         ("customer_lifetime_value", values),
     ]:
         write(catalog, _table(frame), WriteRequest(identifier=("analytics", name)))
-    return environment
 
 
-def _materialize(environment: dict[str, str], **config: object) -> dg.ExecuteInProcessResult:
+def _materialize(settings: Settings, **config: object) -> dg.ExecuteInProcessResult:
     upstream = [
         dg.AssetSpec(["analytics", "dim_customers"]),
         # Partitioned like the real dbt asset: the unpartitioned ml assets read all of it.
@@ -53,18 +51,17 @@ def _materialize(environment: dict[str, str], **config: object) -> dg.ExecuteInP
     return dg.materialize(
         [*upstream, *build_ml_assets(), *build_ml_checks()],
         selection=[CUSTOMER_FEATURES, CHURN_TRAINING_SET],
-        resources={"io_manager": IcebergIOManager(environment=environment)},
+        resources={"io_manager": IcebergIOManager(settings=settings)},
         run_config=run_config,
     )
 
 
-def test_features_and_training_set_land_in_the_ml_namespace(environment):
-    result = _materialize(environment, **RUN_CONFIG)
+def test_features_and_training_set_land_in_the_ml_namespace(settings: Settings, catalog: Catalog):
+    result = _materialize(settings, **RUN_CONFIG)
 
     assert result.success
     (check,) = result.get_asset_check_evaluations()
     assert check.passed and check.asset_key == CUSTOMER_FEATURES
-    catalog = build_catalog(load_settings(environment))
     features = catalog.load_table(("ml", "customer_features")).scan().to_pandas()
     assert list(features["user_id"]) == [1, 2, 3]
     assert list(features["value_segment"]) == ["high", "none", "unknown"]
@@ -76,8 +73,9 @@ def test_features_and_training_set_land_in_the_ml_namespace(environment):
     assert training[["user_id", "churned"]].to_dict("records") == [{"user_id": 1, "churned": False}]
 
 
-def test_the_blocking_contract_fails_on_a_broken_feature_table(environment):
-    catalog = build_catalog(load_settings(environment))
+def test_the_blocking_contract_fails_on_a_broken_feature_table(
+    settings: Settings, catalog: Catalog
+):
     broken = PURCHASES.assign(user_id=-PURCHASES["user_id"])  # ids must be positive
     customers = CUSTOMERS.assign(user_id=-CUSTOMERS["user_id"])
     write(catalog, _table(broken), WriteRequest(identifier=("analytics", "fct_purchases")))
@@ -92,7 +90,7 @@ def test_the_blocking_contract_fails_on_a_broken_feature_table(environment):
             *build_ml_checks(),
         ],
         selection=[CUSTOMER_FEATURES],
-        resources={"io_manager": IcebergIOManager(environment=environment)},
+        resources={"io_manager": IcebergIOManager(settings=settings)},
         run_config={"ops": {"ml__customer_features": {"config": RUN_CONFIG}}},
         raise_on_error=False,
     )
@@ -103,12 +101,14 @@ def test_the_blocking_contract_fails_on_a_broken_feature_table(environment):
     assert "user_id" in (check.metadata["summary"].value or "")
 
 
-def test_an_empty_training_set_is_written_with_its_declared_types(environment):
+def test_an_empty_training_set_is_written_with_its_declared_types(
+    settings: Settings, catalog: Catalog
+):
     """A young lakehouse has no purchase older than the horizon: zero rows, still a table."""
-    result = _materialize(environment, reference_date="2024-03-01", churn_horizon_days=3650)
+    result = _materialize(settings, reference_date="2024-03-01", churn_horizon_days=3650)
 
     assert result.success
-    table = build_catalog(load_settings(environment)).load_table(("ml", "churn_training_set"))
+    table = catalog.load_table(("ml", "churn_training_set"))
     assert len(table.scan().to_arrow()) == 0
     types = {field.name: str(field.field_type) for field in table.schema().fields}
     assert (types["as_of"], types["reference_date"], types["churned"]) == (

@@ -13,7 +13,8 @@ import pyarrow as pa
 import pytest
 
 from lakehouse.catalog import build_catalog
-from lakehouse.iceberg import IcebergIOManager, latest_snapshot_property
+from lakehouse.iceberg import latest_snapshot_property
+from lakehouse.io_manager import IcebergIOManager
 from lakehouse.raw.assets import build_raw_assets
 from lakehouse.raw.streams import STATE_PROPERTY, STREAMS, STREAMS_BY_NAME
 from lakehouse.settings import load_settings
@@ -49,7 +50,7 @@ def test_two_materialisations_commit_records_with_their_state_then_nothing(
     # Ten users already there without state: the first run re-reads them and must not duplicate.
     catalog.create_table(users.identifier, schema=users.schema).append(_stale_users(range(1, 11)))
     assets = build_raw_assets(settings)
-    resources = {"io_manager": IcebergIOManager(environment=environment)}
+    resources = {"io_manager": IcebergIOManager(settings=load_settings(environment))}
 
     with dg.instance_for_test() as instance:
         first = dg.materialize(assets, resources=resources, instance=instance)

@@ -7,9 +7,10 @@ import dagster as dg
 import pyarrow as pa
 from raw_batches import products
 
-from lakehouse.iceberg import IcebergIOManager
+from lakehouse.io_manager import IcebergIOManager
 from lakehouse.raw.checks import build_raw_checks
 from lakehouse.raw.streams import ASSET_KEYS
+from lakehouse.settings import load_settings
 
 
 def _materialize(
@@ -26,7 +27,11 @@ def _materialize(
     (products_check,) = build_raw_checks({"products": ASSET_KEYS["products"]})
     return dg.materialize(
         [faker_products, downstream, products_check],
-        resources={"io_manager": IcebergIOManager(environment={"LAKEHOUSE_HOME": str(tmp_path)})},
+        resources={
+            "io_manager": IcebergIOManager(
+                settings=load_settings({"LAKEHOUSE_HOME": str(tmp_path)})
+            )
+        },
         raise_on_error=False,
     )
 

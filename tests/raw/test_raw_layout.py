@@ -15,8 +15,9 @@ from pyiceberg.catalog import Catalog
 from raw_batches import T0, purchases
 
 from lakehouse.catalog import build_catalog
-from lakehouse.iceberg import IcebergIOManager, WriteRequest, write
+from lakehouse.iceberg import WriteRequest, write
 from lakehouse.iceberg.writes import window_filter
+from lakehouse.io_manager import IcebergIOManager
 from lakehouse.raw.streams import STREAMS_BY_NAME, write_metadata
 from lakehouse.settings import load_settings
 
@@ -31,7 +32,7 @@ def _ingest(environ: dict[str, str], batch: pa.Table) -> None:
     def faker_purchases() -> pa.Table:
         return batch
 
-    io_manager = IcebergIOManager(environment=environ)
+    io_manager = IcebergIOManager(settings=load_settings(environ))
     assert dg.materialize([faker_purchases], resources={"io_manager": io_manager}).success
 
 

@@ -14,9 +14,9 @@ import pyarrow as pa
 from lakehouse.catalog import build_catalog
 from lakehouse.iceberg import WriteRequest, write
 from lakehouse.settings import load_settings
-from lakehouse.upkeep.compaction import compact_table
-from lakehouse.upkeep.expiry import expire_table
+from lakehouse.upkeep.compaction.bin_packing import compact_table
 from lakehouse.upkeep.rules import TableRules
+from lakehouse.upkeep.snapshots.expiry import expire_table
 
 ROWS = 10
 IDENTIFIER = ("raw", "contended")

@@ -27,6 +27,8 @@ from typing import Any
 import dagster as dg
 import pyarrow as pa
 
+from lakehouse.settings import load_settings
+
 DAY0 = dt.datetime(2024, 3, 1, tzinfo=dt.UTC)
 DAYS = 30
 RAW_ROWS = 5_000
@@ -35,6 +37,7 @@ PRELOAD = [
     "dagster",
     "pyiceberg.catalog.sql",
     "lakehouse.iceberg",
+    "lakehouse.io_manager",
     "lakehouse.raw.embedded",
     "lakehouse.staging",
     "lakehouse.analytics.duckdb_plugin",
@@ -99,7 +102,7 @@ def _environment(home: str) -> dict[str, str]:
 
 def raw_ingest(home: str, version: int, ready: Event) -> None:
     """Materialise raw/faker_purchases with the records and state of ``version``."""
-    from lakehouse.iceberg import IcebergIOManager
+    from lakehouse.io_manager import IcebergIOManager
     from lakehouse.raw.embedded import _output
     from lakehouse.raw.extraction import StreamBatch
     from lakehouse.raw.normalise import normalise
@@ -119,7 +122,7 @@ def raw_ingest(home: str, version: int, ready: Event) -> None:
 
     result = dg.materialize(
         [faker_purchases],
-        resources={"io_manager": IcebergIOManager(environment=_environment(home))},
+        resources={"io_manager": IcebergIOManager(settings=load_settings(_environment(home)))},
     )
     assert result.success
 
@@ -156,7 +159,11 @@ def staging_write(home: str, arrow_path: str, ready: Event) -> None:
 
     result = dg.materialize(
         [purchases],
-        resources={STAGING_IO_MANAGER_KEY: SparkIcebergIOManager(environment=_environment(home))},
+        resources={
+            STAGING_IO_MANAGER_KEY: SparkIcebergIOManager(
+                settings=load_settings(_environment(home))
+            )
+        },
         tags=staging_window(),
     )
     assert result.success

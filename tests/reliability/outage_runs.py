@@ -14,7 +14,8 @@ from pathlib import Path
 import dagster as dg
 import pyarrow as pa
 
-from lakehouse.iceberg import IcebergIOManager
+from lakehouse.io_manager import IcebergIOManager
+from lakehouse.settings import load_settings
 
 FIRST = dg.AssetKey(["raw", "outage_first"])
 SECOND = dg.AssetKey(["raw", "outage_second"])
@@ -40,7 +41,7 @@ def outage_run(
 
     return dg.materialize(
         [first, second],
-        resources={"io_manager": IcebergIOManager(environment=environment)},
+        resources={"io_manager": IcebergIOManager(settings=load_settings(environment))},
         raise_on_error=False,
     )
 

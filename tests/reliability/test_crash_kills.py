@@ -32,9 +32,9 @@ from lakehouse.catalog import build_catalog, catalog_properties
 from lakehouse.iceberg import latest_snapshot_property
 from lakehouse.raw.streams import STATE_PROPERTY
 from lakehouse.settings import Settings, load_settings
-from lakehouse.upkeep.orphans import remove_orphans
-from lakehouse.upkeep.reachability import load_history, metadata_files, reachable_files
 from lakehouse.upkeep.rules import rules_for
+from lakehouse.upkeep.snapshots.orphans import remove_orphans
+from lakehouse.upkeep.snapshots.reachability import load_history, metadata_files, reachable_files
 from lakehouse.upkeep.storage import Storage
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]

@@ -12,7 +12,7 @@ import reliability_counts
 from hostile_batches import valid_batch
 
 from lakehouse.catalog import build_catalog
-from lakehouse.iceberg import IcebergIOManager
+from lakehouse.io_manager import IcebergIOManager
 from lakehouse.raw.checks import build_raw_checks
 from lakehouse.raw.normalise import normalise
 from lakehouse.raw.streams import ASSET_KEYS, STREAMS_BY_NAME
@@ -66,9 +66,9 @@ def _run(batch: pa.Table, environment: dict[str, str]) -> dg.ExecuteInProcessRes
     return dg.materialize(
         [faker_products, staging_products, *build_raw_checks({"products": ASSET_KEYS["products"]})],
         resources={
-            "io_manager": IcebergIOManager(environment=environment),
-            SPARK_RESOURCE_KEY: build_spark_resource(environment),
-            STAGING_IO_MANAGER_KEY: SparkIcebergIOManager(environment=environment),
+            "io_manager": IcebergIOManager(settings=load_settings(environment)),
+            SPARK_RESOURCE_KEY: build_spark_resource(load_settings(environment)),
+            STAGING_IO_MANAGER_KEY: SparkIcebergIOManager(settings=load_settings(environment)),
         },
         raise_on_error=False,
     )

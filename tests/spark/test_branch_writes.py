@@ -140,18 +140,40 @@ def test_submit_writes_to_the_runs_audit_branch_and_records_the_request(
     assert request.snapshot_properties == {"lakehouse.job": "spark/submit.py purchases"}
 
 
-def test_submit_arguments_name_the_run_and_whether_it_only_stages() -> None:
-    args = submit.parse_args(["users", "--run-id", "r1", "--stage-only"])
-    assert (args.run_id, args.stage_only) == ("r1", True)
+def test_submit_arguments_name_the_run_and_a_fresh_one_by_default() -> None:
+    args = submit.parse_args(["users", "--run-id", "r1", "--stage-only"])  # as SparkApplications
+    assert args.run_id == "r1"
     first, second = submit.parse_args(["users"]), submit.parse_args(["users"])
-    assert first.run_id != second.run_id and not first.stage_only, "a fresh branch per run"
+    assert first.run_id != second.run_id, "a fresh branch per run"
 
 
-def test_submit_refuses_to_publish_without_the_lakehouse_before_spark_starts(
+class _Session:
+    """What ``main`` uses of a session: its conf (as spark-submit --conf set it) and stop."""
+
+    def __init__(self, conf: dict[str, str]) -> None:
+        self.conf = type("Conf", (), {"getAll": conf})()
+        self.stopped = False
+
+    def stop(self) -> None:
+        self.stopped = True
+
+
+def test_submit_only_stages_on_the_runs_branch_of_the_catalog_the_conf_names(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert submit.can_publish(), "the lakehouse package is importable in the code location"
-    monkeypatch.setattr(submit, "can_publish", lambda: False)  # as in the Spark image
-    monkeypatch.setattr(submit, "SparkSession", None)  # any use of Spark would raise
-    assert submit.main(["users"]) == 2
-    assert "--stage-only" in capsys.readouterr().err
+    session = _Session({"spark.sql.catalog.lake": submit.ICEBERG_CATALOG})
+    builder = type(
+        "Builder", (), {"appName": lambda self, name: self, "getOrCreate": lambda self: session}
+    )
+    monkeypatch.setattr(submit.SparkSession, "builder", builder())
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(
+        submit, "run", lambda spark, table, **kw: calls.append({"table": table, **kw}) or NAME
+    )
+    assert (
+        submit.main(["purchases", "--run-id", "r1", "--start", "2024-03-02", "--end", "2024-03-03"])
+        == 0
+    )
+    assert calls == [{"table": "purchases", "catalog": "lake", "window": DAY, "branch": "audit/r1"}]
+    assert session.stopped
+    assert "lakehouse publish-staged purchases --run-id r1" in capsys.readouterr().out

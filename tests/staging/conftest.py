@@ -12,8 +12,10 @@ import pyarrow as pa
 import pytest
 from pyiceberg.catalog import Catalog
 
-from lakehouse.iceberg import IcebergIOManager, WriteRequest, write
+from lakehouse.iceberg import WriteRequest, write
+from lakehouse.io_manager import IcebergIOManager
 from lakehouse.raw.streams import STREAMS_BY_NAME
+from lakehouse.settings import Settings
 from lakehouse.staging import (
     SPARK_RESOURCE_KEY,
     STAGING_IO_MANAGER_KEY,
@@ -38,12 +40,6 @@ def raw_batch(stream: str, rows: Sequence[dict[str, Any]]) -> pa.Table:
 
 
 @pytest.fixture
-def environment(tmp_path) -> dict[str, str]:
-    """This test's warehouse: the same one the root ``settings``/``catalog`` fixtures open."""
-    return {"LAKEHOUSE_HOME": str(tmp_path)}
-
-
-@pytest.fixture
 def write_raw(catalog: Catalog) -> WriteRaw:
     """``write_raw("purchases", rows)`` replaces raw.faker_purchases with ``rows``."""
 
@@ -54,12 +50,12 @@ def write_raw(catalog: Catalog) -> WriteRaw:
 
 
 @pytest.fixture
-def staging_resources(environment: dict[str, str], spark: object) -> dict[str, Any]:
+def staging_resources(settings: Settings, spark: object) -> dict[str, Any]:
     """The staging resources on this test's warehouse (``spark`` starts the shared session)."""
     return {
-        SPARK_RESOURCE_KEY: build_spark_resource(environment),
-        STAGING_IO_MANAGER_KEY: SparkIcebergIOManager(environment=environment),
-        "io_manager": IcebergIOManager(environment=environment),
+        SPARK_RESOURCE_KEY: build_spark_resource(settings),
+        STAGING_IO_MANAGER_KEY: SparkIcebergIOManager(settings=settings),
+        "io_manager": IcebergIOManager(settings=settings),
     }
 
 

@@ -25,9 +25,11 @@ CLIENT = textwrap.dedent(
 
     import dagster as dg
 
+    from lakehouse.settings import load_settings
     from lakehouse.staging import SparkIcebergIOManager, build_spark_resource, build_staging_assets
 
     environment, port = json.loads(sys.argv[1]), int(sys.argv[2])
+    settings = load_settings(environment)
     deadline = time.monotonic() + 180
     while True:  # the server may still be booting
         try:
@@ -38,8 +40,8 @@ CLIENT = textwrap.dedent(
                 sys.exit("the Spark Connect server did not open its port")
             time.sleep(1)
     resources = {
-        "spark": build_spark_resource(environment),
-        "spark_io_manager": SparkIcebergIOManager(environment=environment),
+        "spark": build_spark_resource(settings),
+        "spark_io_manager": SparkIcebergIOManager(settings=settings),
     }
     result = dg.materialize(  # without the pandera check: it would import pandera for nothing
         build_staging_assets(),

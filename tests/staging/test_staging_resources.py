@@ -50,7 +50,7 @@ def test_a_remote_url_selects_spark_connect(tmp_path) -> None:
 
 
 def test_the_platform_resource_uses_the_generated_catalog_conf() -> None:
-    resource = build_spark_resource(PLATFORM)
+    resource = build_spark_resource(load_settings(PLATFORM))
     generated = spark_catalog_conf(load_settings(PLATFORM))
     assert generated.items() <= resource.spark_config.items()
     assert resource.spark_config["spark.remote"] == "sc://spark-connect:15002"
@@ -62,7 +62,7 @@ def test_the_platform_resource_uses_the_generated_catalog_conf() -> None:
 
 def test_the_platform_without_a_connect_url_fails_on_first_use_not_at_load() -> None:
     platform = {k: v for k, v in PLATFORM.items() if k != "LAKEHOUSE_SPARK_REMOTE"}
-    resource = build_spark_resource(platform)  # the location still loads
+    resource = build_spark_resource(load_settings(platform))  # the location still loads
     with pytest.raises(SettingsError, match="LAKEHOUSE_SPARK_REMOTE"):
         resource.spark_session  # noqa: B018 (the property starts the session)
 
@@ -75,12 +75,12 @@ def test_the_resource_starts_no_session_until_first_use_then_shares_the_process_
     monkeypatch.setattr(
         staging_resources, "process_session", lambda conf: started.append(conf) or real(conf)
     )
-    resource = build_spark_resource(environment)
+    resource = build_spark_resource(load_settings(environment))
     with dg.build_resources({"spark": resource}) as resources:
         assert started == []  # run start: nothing yet
         assert resources.spark.spark_session is spark
     assert len(started) == 1
-    assert build_spark_resource(environment).spark_session is spark
+    assert build_spark_resource(load_settings(environment)).spark_session is spark
 
 
 def test_embedded_reads_only_the_window_through_pyiceberg(
@@ -93,7 +93,7 @@ def test_embedded_reads_only_the_window_through_pyiceberg(
         WriteRequest(("raw", "events")),
     )
     day = (dt.datetime(2024, 3, 2, tzinfo=dt.UTC), dt.datetime(2024, 3, 3, tzinfo=dt.UTC))
-    df = build_spark_resource(environment).read_table(
+    df = build_spark_resource(load_settings(environment)).read_table(
         ("raw", "events"), time_column="created_at", window=day
     )
     assert sorted(df.toArrow()["id"].to_pylist()) == [2, 3]
@@ -129,7 +129,8 @@ def test_on_the_platform_spark_writes_its_dataframes_itself(
         return spark.range(3)
 
     result = dg.materialize(
-        [events], resources={"spark_io_manager": SparkIcebergIOManager(environment=environment)}
+        [events],
+        resources={"spark_io_manager": SparkIcebergIOManager(settings=load_settings(environment))},
     )
     assert result.success
     [call] = writes

@@ -18,12 +18,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "deploy"))
 
 
 @pytest.fixture
-def environment(tmp_path) -> dict[str, str]:
-    """The same embedded settings as the ``settings``/``catalog`` fixtures, as variables."""
-    return {"LAKEHOUSE_HOME": str(tmp_path)}
-
-
-@pytest.fixture
 def storage(settings: Settings) -> Storage:
     return Storage(catalog_properties(settings))
 

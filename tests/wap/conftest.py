@@ -12,9 +12,10 @@ import pytest
 from pyiceberg.catalog import Catalog
 
 from lakehouse.analytics.duckdb_iceberg import load_iceberg_extension, local_metadata_path
-from lakehouse.iceberg import IcebergIOManager
+from lakehouse.io_manager import IcebergIOManager
 from lakehouse.raw.checks import build_raw_checks
 from lakehouse.raw.streams import ASSET_KEYS
+from lakehouse.settings import Settings
 
 PRODUCTS = ASSET_KEYS["products"]
 TABLE = "raw.faker_products"
@@ -32,13 +33,8 @@ def main_ids_by_duckdb(catalog: Catalog, identifier: str = TABLE) -> list[int]:
 
 
 @pytest.fixture
-def environment(tmp_path) -> dict[str, str]:
-    return {"LAKEHOUSE_HOME": str(tmp_path)}
-
-
-@pytest.fixture
 def run_products(
-    environment: dict[str, str],
+    settings: Settings,
 ) -> Callable[..., tuple[dg.ExecuteInProcessResult, list[int]]]:
     """Materialise raw/faker_products (and its gate) with a batch; return the run and the ids a
     downstream asset read from main (empty when it did not run)."""
@@ -62,7 +58,7 @@ def run_products(
         gate = build_raw_checks({"products": PRODUCTS}) if with_gate else []
         result = dg.materialize(
             [faker_products, downstream, *gate],
-            resources={"io_manager": IcebergIOManager(environment=environment)},
+            resources={"io_manager": IcebergIOManager(settings=settings)},
             raise_on_error=False,
         )
         return result, seen

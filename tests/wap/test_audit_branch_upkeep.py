@@ -9,9 +9,9 @@ from pathlib import Path
 from lakehouse.iceberg.branches import read_branch
 from lakehouse.iceberg.writes import WriteRequest, write
 from lakehouse.settings import load_settings
-from lakehouse.upkeep.audit_branches import remove_stale_audit_branches
-from lakehouse.upkeep.expiry import expire_table
 from lakehouse.upkeep.rules import rules_for
+from lakehouse.upkeep.snapshots.audit_branches import remove_stale_audit_branches
+from lakehouse.upkeep.snapshots.expiry import expire_table
 from tests.raw.raw_batches import products
 from tests.wap.conftest import TABLE, main_ids_by_duckdb
 

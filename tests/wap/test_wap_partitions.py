@@ -8,8 +8,9 @@ import datetime as dt
 import dagster as dg
 import pyarrow as pa
 
-from lakehouse.iceberg import IcebergIOManager
-from lakehouse.quality import build_pandera_check
+from lakehouse.io_manager import IcebergIOManager
+from lakehouse.settings import load_settings
+from lakehouse.wap.gate import build_pandera_check
 from tests.wap.conftest import main_ids_by_duckdb
 
 DAYS = dg.DailyPartitionsDefinition(start_date="2024-01-01")
@@ -32,7 +33,7 @@ def test_a_bad_partition_is_kept_off_main_and_a_good_one_published(environment, 
         return pa.table({"id": ids, "at": [day + dt.timedelta(hours=1)] * len(ids)})
 
     gate = build_pandera_check(KEY, _schema, description="ids positive and unique")
-    io_manager = IcebergIOManager(environment=environment)
+    io_manager = IcebergIOManager(settings=load_settings(environment))
 
     def run(day: str) -> bool:
         result = dg.materialize(

@@ -9,11 +9,12 @@ import duckdb
 import pyarrow as pa
 
 from lakehouse.analytics.duckdb_iceberg import expose_table, load_iceberg_extension
-from lakehouse.iceberg import SNAPSHOT_PROPERTIES_KEY, IcebergIOManager
 from lakehouse.iceberg.branches import audit_branch
+from lakehouse.io_manager import SNAPSHOT_PROPERTIES_KEY, IcebergIOManager
 from lakehouse.raw.checks import build_raw_checks
 from lakehouse.raw.embedded import read_state
 from lakehouse.raw.streams import STREAMS_BY_NAME
+from lakehouse.settings import load_settings
 from tests.raw.raw_batches import products
 from tests.wap.conftest import PRODUCTS, TABLE
 
@@ -30,7 +31,7 @@ def _ingest(environment, batch: pa.Table, cursor: int, **metadata) -> dg.Execute
 
     return dg.materialize(
         [faker_products, *build_raw_checks({"products": PRODUCTS})],
-        resources={"io_manager": IcebergIOManager(environment=environment)},
+        resources={"io_manager": IcebergIOManager(settings=load_settings(environment))},
         raise_on_error=False,
     )
 
@@ -70,7 +71,7 @@ def test_readers_see_main_and_read_a_branch_only_by_name(environment, catalog, r
     def from_branch(rows: pa.Table) -> None:
         seen["branch"] = sorted(rows["id"].to_pylist())
 
-    io_manager = IcebergIOManager(environment=environment)
+    io_manager = IcebergIOManager(settings=load_settings(environment))
     source = dg.SourceAsset(PRODUCTS, io_manager_key="io_manager")
     assert dg.materialize(
         [source, from_main, from_branch], resources={"io_manager": io_manager}

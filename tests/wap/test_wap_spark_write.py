@@ -3,7 +3,8 @@
 Spark has no Iceberg runtime here, so pyiceberg stands in for Spark's write (what
 ``spark/iceberg_io.write_table`` commits: the given request on the given branch); everything
 around it runs for real: the staging IO manager with the platform path selected, the gate's
-audit and publish, and ``spark/submit.py``'s publish through ``lakehouse/wap/staged.py``.
+audit and publish, and the publish of a ``spark/submit.py`` branch by ``lakehouse publish-staged``
+(``lakehouse/staging/publish_staged.py``).
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from pyspark.sql import SparkSession
 from lakehouse.iceberg import WriteRequest, write
 from lakehouse.iceberg.branches import audit_branch, branch_head, read_branch
 from lakehouse.iceberg.writes import REQUEST_PROPERTY
-from lakehouse.quality import build_pandera_check
+from lakehouse.settings import load_settings
 from lakehouse.staging import SparkIcebergIOManager
-from lakehouse.wap.staged import audit_staged_branch
+from lakehouse.staging.publish_staged import audit_staged_branch
+from lakehouse.wap.gate import build_pandera_check
 from spark import branches, iceberg_io
 from tests.analytics.staging_data import products
 
@@ -68,7 +70,7 @@ def _run(
     def probe(rows: pa.Table) -> None:
         seen.extend(sorted(rows["id"].to_pylist()))
 
-    io_manager = SparkIcebergIOManager(environment=environment)
+    io_manager = SparkIcebergIOManager(settings=load_settings(environment))
     result = dg.materialize(
         [events, probe, build_pandera_check(EVENTS, lambda: SCHEMA, description="ids")],
         resources={"spark_io_manager": io_manager, "io_manager": io_manager},
@@ -129,7 +131,7 @@ def test_a_spark_submit_branch_is_published_only_when_the_contract_passes(
     _stage_as_spark_submit(catalog, products(), "s1")
     assert catalog.load_table("staging.products").current_snapshot() is None, "main stays empty"
 
-    outcome = audit_staged_branch("products", "s1", environ=environment)
+    outcome = audit_staged_branch(load_settings(environment), "products", "s1")
 
     assert outcome.published, outcome.reason
     table = catalog.load_table("staging.products")
@@ -154,12 +156,12 @@ def test_a_spark_submit_branch_is_rebased_and_audited_again_when_main_moved(
     environment: dict[str, str], catalog: Catalog
 ) -> None:
     _stage_as_spark_submit(catalog, products(), "s1")
-    assert audit_staged_branch("products", "s1", environ=environment).published
+    assert audit_staged_branch(load_settings(environment), "products", "s1").published
     _stage_as_spark_submit(catalog, products(), "s2")
     # Another writer commits to main between Spark's write and the publish.
     other = write(catalog, products().slice(0, 1), WriteRequest(("staging", "products")))
 
-    outcome = audit_staged_branch("products", "s2", environ=environment)
+    outcome = audit_staged_branch(load_settings(environment), "products", "s2")
 
     assert outcome.published and outcome.attempts == 2, outcome.reason
     table = catalog.load_table("staging.products")

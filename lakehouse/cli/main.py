@@ -1,0 +1,69 @@
+"""The ``lakehouse`` operator command: inspect tables, diagnose the setup, run the demo."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from collections.abc import Sequence
+
+from lakehouse.cli import publish_staged as staged
+from lakehouse.cli.quarantine import COMMAND as QUARANTINE_COMMAND
+from lakehouse.cli.quarantine import add_quarantine_commands, run_quarantine_command
+from lakehouse.cli.upkeep import COMMANDS as UPKEEP_COMMANDS
+from lakehouse.cli.upkeep import add_upkeep_commands, run_upkeep_command
+from lakehouse.settings import SettingsError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="lakehouse", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    tables = commands.add_parser("tables", help="list every Iceberg table with its size")
+    tables.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    commands.add_parser("doctor", help="check settings, catalog, warehouse, Java and connectors")
+    demo = commands.add_parser("demo", help="materialise every asset on the configured runtime")
+    demo.add_argument(
+        "--since",
+        metavar="YYYY-MM-DD",
+        type=_day,
+        help="leave the daily partitions before this day out (default: the whole history)",
+    )
+    add_upkeep_commands(commands)  # restore, erase
+    add_quarantine_commands(commands)  # quarantine list|replay
+    staged.add_arguments(
+        commands.add_parser(
+            staged.COMMAND,
+            help="audit a staging table's audit branch written outside Dagster (a "
+            "SparkApplication's --stage-only run) and publish it if its contract passes",
+        )
+    )
+    args = parser.parse_args(argv)
+    try:
+        if args.command in UPKEEP_COMMANDS:
+            return run_upkeep_command(args)
+        if args.command == QUARANTINE_COMMAND:
+            return run_quarantine_command(args)
+        if args.command == staged.COMMAND:
+            return staged.run(args)
+        if args.command == "tables":
+            from lakehouse.cli.inventory import print_tables
+
+            return print_tables(as_json=args.json)
+        if args.command == "doctor":
+            from lakehouse.cli.doctor import run_doctor
+
+            return run_doctor()
+        from lakehouse.cli.demo import run_demo
+
+        return run_demo(first_day=args.since)
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def _day(value: str) -> str:
+    """A partition day as argparse checks it: ``--since 2025-01-01``."""
+    try:
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a day (YYYY-MM-DD)") from None

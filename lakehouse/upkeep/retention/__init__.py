@@ -1,0 +1,1 @@
+"""Data retention: rows older than their table's retention are deleted (``apply.py``)."""
