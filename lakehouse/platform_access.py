@@ -59,7 +59,7 @@ def check_trino(settings: Settings) -> str:
     import trino.dbapi
     import trino.exceptions
 
-    from lakehouse.upkeep.trino_auth import (
+    from lakehouse.trino_auth import (
         ClientCredentials,
         ClientCredentialsAuthentication,
         TokenError,

@@ -61,7 +61,7 @@ def ensure_certificates(tls_dir: Path, names: list[str], ips: list[str]) -> Path
         .sign(ca_key, hashes.SHA256())
     )
     server_key = ec.generate_private_key(ec.SECP256R1())
-    alt_names = [x509.DNSName(name) for name in names]
+    alt_names: list[x509.GeneralName] = [x509.DNSName(name) for name in names]
     alt_names += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
     server_cert = (
         x509.CertificateBuilder()

@@ -121,7 +121,7 @@ def trino(platform: Layout, platform_secrets: dict[str, str]) -> Callable[[str],
     """Run one statement on Trino as dbt's service account, over HTTPS with a fresh token."""
     import trino.dbapi
 
-    from lakehouse.upkeep.trino_auth import ClientCredentials, ClientCredentialsAuthentication
+    from lakehouse.trino_auth import ClientCredentials, ClientCredentialsAuthentication
 
     auth = ClientCredentialsAuthentication(
         ClientCredentials(

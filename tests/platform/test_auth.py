@@ -217,7 +217,7 @@ def test_an_expired_trino_token_is_refused_and_the_client_fetches_a_new_one(
 ):
     import trino.dbapi
 
-    from lakehouse.upkeep.trino_auth import ClientCredentials, ClientCredentialsAuthentication
+    from lakehouse.trino_auth import ClientCredentials, ClientCredentialsAuthentication
 
     client_id, secret = short_lived_client
     stale = token(platform, client_id, secret)["access_token"]

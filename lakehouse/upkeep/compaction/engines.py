@@ -30,15 +30,15 @@ from trino.auth import Authentication
 
 from lakehouse.iceberg.commits import retry_on_conflict
 from lakehouse.settings import Settings
+from lakehouse.trino_auth import (
+    ClientCredentials,
+    ClientCredentialsAuthentication,
+)
 from lakehouse.upkeep.compaction.bin_packing import (
     LAST_COMPACTION_PROPERTY,
     CompactionGroup,
     file_infos,
     plan_compaction,
-)
-from lakehouse.upkeep.compaction.trino_auth import (
-    ClientCredentials,
-    ClientCredentialsAuthentication,
 )
 from lakehouse.upkeep.rules import TableRules
 

@@ -25,8 +25,8 @@ from cryptography.x509.oid import NameOID
 from upkeep_tables import events
 
 from lakehouse.settings import SettingsError, load_settings
+from lakehouse.trino_auth import ClientCredentialsAuthentication, TokenError
 from lakehouse.upkeep.compaction.engines import TrinoClient, compact_with_engine, engine_client
-from lakehouse.upkeep.compaction.trino_auth import ClientCredentialsAuthentication, TokenError
 from lakehouse.upkeep.rules import rules_for
 
 TOKEN_PATH = "/realms/data-platform-dev/protocol/openid-connect/token"
