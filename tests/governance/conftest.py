@@ -1,0 +1,80 @@
+"""Governance fixtures: audit stores on SQLite and on a fresh PostgreSQL database with its roles."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from lakehouse.governance.audit.postgres_setup import AuditRoles, apply_schema
+from lakehouse.governance.audit.postgres_store import PostgresAuditStore
+from lakehouse.governance.audit.sqlite_store import SqliteAuditStore
+from lakehouse.governance.audit.store import AuditStore
+
+
+@dataclass
+class AuditStores:
+    """The same audit trail as each role sees it (on SQLite, one store plays every role)."""
+
+    writer: AuditStore
+    reader: AuditStore
+    retention: AuditStore
+    admin_dsn: str | None = None  # PostgreSQL: a superuser's DSN, to play the attacker
+
+
+@dataclass
+class PostgresAudit:
+    url: str
+    dsn: str
+    roles: AuditRoles
+    logins: dict[str, str]  # role -> login user
+
+    def store(self, role: str) -> PostgresAuditStore:
+        return PostgresAuditStore(self.url.replace("postgres@", f"{self.logins[role]}@"))
+
+
+@pytest.fixture
+def postgres_audit(pg_catalog_uri: str) -> Iterator[PostgresAudit]:
+    """The audit schema in a fresh database, roles named for this test, one login per role."""
+    import psycopg2
+
+    database = pg_catalog_uri.rsplit("/", 1)[1]
+    dsn = f"host=127.0.0.1 port=5432 user=postgres dbname={database}"
+    prefix = f"audit_{uuid.uuid4().hex[:8]}"
+    roles = AuditRoles.prefixed(prefix)
+    logins = {name: f"{prefix}_{name}_login" for name in ("writer", "reader", "retention")}
+    admin = psycopg2.connect(dsn)
+    apply_schema(admin, roles)
+    with admin.cursor() as cursor:
+        for name, login in logins.items():
+            cursor.execute(f"CREATE ROLE {login} LOGIN IN ROLE {getattr(roles, name)}")
+    admin.commit()
+    admin.close()
+    try:
+        yield PostgresAudit(pg_catalog_uri, dsn, roles, logins)
+    finally:
+        _drop_roles(database, [*logins.values(), roles.writer, roles.reader, roles.retention])
+        _drop_roles(database, [roles.owner])
+
+
+def _drop_roles(database: str, names: list[str]) -> None:
+    import psycopg2
+
+    admin = psycopg2.connect("host=127.0.0.1 port=5432 user=postgres dbname=test")
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        for name in names:
+            cursor.execute(f"DROP ROLE IF EXISTS {name}")
+    admin.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def audit_stores(request: pytest.FixtureRequest, tmp_path) -> AuditStores:
+    if request.param == "sqlite":
+        store = SqliteAuditStore(tmp_path / "audit.db")
+        return AuditStores(store, store, store)
+    pg: PostgresAudit = request.getfixturevalue("postgres_audit")
+    return AuditStores(pg.store("writer"), pg.store("reader"), pg.store("retention"), pg.dsn)
