@@ -78,3 +78,33 @@ def audit_stores(request: pytest.FixtureRequest, tmp_path) -> AuditStores:
         return AuditStores(store, store, store)
     pg: PostgresAudit = request.getfixturevalue("postgres_audit")
     return AuditStores(pg.store("writer"), pg.store("reader"), pg.store("retention"), pg.dsn)
+
+
+@pytest.fixture
+def s3_environment(tmp_path) -> Iterator[dict[str, str]]:
+    """LAKEHOUSE_* settings of a warehouse and an archive bucket in moto's S3 server."""
+    import socket
+
+    moto_server = pytest.importorskip("moto.server")
+    boto3 = pytest.importorskip("boto3")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                          aws_access_key_id="test", aws_secret_access_key="test")  # fmt: skip
+        for bucket in ("warehouse", "archive"):
+            s3.create_bucket(Bucket=bucket)
+        yield {
+            "LAKEHOUSE_HOME": str(tmp_path),
+            "LAKEHOUSE_WAREHOUSE": "s3://warehouse/lakehouse",
+            "LAKEHOUSE_ARCHIVE_LOCATION": "s3://archive/lakehouse",
+            "LAKEHOUSE_S3_ENDPOINT": endpoint,
+            "LAKEHOUSE_S3_ACCESS_KEY_ID": "test",
+            "LAKEHOUSE_S3_SECRET_ACCESS_KEY": "test",
+        }
+    finally:
+        server.stop()
