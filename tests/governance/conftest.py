@@ -108,3 +108,27 @@ def s3_environment(tmp_path) -> Iterator[dict[str, str]]:
         }
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def compiled_manifest(tmp_path_factory) -> dict:
+    """The dbt project compiled for DuckDB (compiled SQL in the manifest); no database needed."""
+    import json
+    import os
+    import subprocess
+
+    from lakehouse.analytics.prepare import DBT_PROJECT_DIR, dbt_executable
+
+    target = tmp_path_factory.mktemp("dbt-compiled")
+    environment = {
+        **os.environ,
+        "LAKEHOUSE_DBT_TARGET": "duckdb",
+        "DBT_PROJECT_DIR": str(DBT_PROJECT_DIR),
+    }
+    done = subprocess.run(
+        [dbt_executable(), "compile", "--target", "duckdb", "--target-path", str(target),
+         "--profiles-dir", str(DBT_PROJECT_DIR), "--project-dir", str(DBT_PROJECT_DIR)],
+        env=environment, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return json.loads((target / "manifest.json").read_text())
