@@ -138,13 +138,15 @@ def materialization_events(
     inputs: Sequence[TableDescription] = (),
     column_lineage: column_lineage_dataset.ColumnLineageDatasetFacet | None = None,
     error: str | None = None,
+    job_type: str = ASSET,
 ) -> list[RunEvent]:
-    """One asset's materialisation (job ``<asset key>``) from its inputs to its table."""
+    """One asset's materialisation (job ``<asset key>``) from its inputs to its table; an
+    upkeep asset says ``job_type=UPKEEP``."""
     job_run = JobRun(
         namespace,
         asset,
         run_uuid(dagster_run_id, asset),
-        ASSET,
+        job_type,
         dagster_run_id,
         dagster_job,
         output.description,
