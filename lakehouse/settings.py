@@ -138,6 +138,14 @@ class CoreSettings(BaseModel):
     audit_password: SecretStr | None = Field(
         None, description="password of the audit store's PostgreSQL user"
     )
+    audit_trino_events_token: SecretStr | None = Field(
+        None,
+        description="bearer token Trino's HTTP event listener sends to the audit receiver "
+        "(unset: the receiver accepts only requests without a token, for tests)",
+    )
+    audit_trino_catalog: str = Field(
+        "iceberg", description="Trino catalog whose tables are the lakehouse's Iceberg tables"
+    )
     openlineage_transport: Literal["off", "console", "file", "http"] | None = Field(
         None,
         description="where OpenLineage events go: off, console, file or http (default: http "
@@ -265,6 +273,7 @@ class Settings(UpkeepSettings, CoreSettings):
                 self.trino_jwt_token,
                 self.upkeep_trino_client_secret,
                 self.audit_password,
+                self.audit_trino_events_token,
                 self.openlineage_api_key,
             )
             if value is not None and value.get_secret_value()
