@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from starlette.testclient import TestClient
 
 from lakehouse.governance.audit.sqlite_store import SqliteAuditStore
@@ -87,3 +88,36 @@ def test_the_receiver_records_each_query_once_and_checks_its_token(tmp_path):
     assert bad.status_code == 400 and "bad Trino event" in bad.json()["error"]
     assert [r.record.object for r in store.list()] == ["staging.purchases", "staging.users"]
     assert store.verify().ok
+
+
+def test_the_platform_receiver_reads_pii_tags_from_the_catalog(catalog, settings, tmp_path):
+    import pyarrow as pa
+
+    from lakehouse.governance.audit.trino_events import receiver_for
+    from lakehouse.governance.pii import PII_PROPERTY, SUBJECT_COLUMN_PROPERTY
+
+    catalog.create_namespace_if_not_exists("staging")
+    users = catalog.create_table(
+        ("staging", "users"), schema=pa.schema([pa.field("user_id", pa.int64())])
+    )
+    with users.transaction() as txn:
+        txn.set_properties({PII_PROPERTY: "true", SUBJECT_COLUMN_PROPERTY: "user_id"})
+    configured = settings.model_copy(update={"audit_trino_events_token": SecretStr("t0ken")})
+    client = TestClient(receiver_for(configured))
+    answer = client.post(
+        "/trino/events", json=event("select_pii"), headers={"Authorization": "Bearer t0ken"}
+    )
+    assert answer.json() == {"recorded": 1}  # staging.users is tagged; purchases is not here
+    (row,) = SqliteAuditStore(settings.home_dir / "audit.db").list()
+    assert (row.record.object, row.record.actor) == ("staging.users", "user:alice@example.com")
+
+
+def test_the_pii_tables_are_fetched_again_after_the_refresh_period():
+    from lakehouse.governance.audit.trino_events import refreshed_every
+
+    calls = []
+    current = refreshed_every(lambda: calls.append(1) or {"a.b"}, seconds=3600)
+    assert current() == {"a.b"} and current() == {"a.b"} and len(calls) == 1
+    always = refreshed_every(lambda: calls.append(1) or {"a.b"}, seconds=0)
+    always(), always()
+    assert len(calls) == 3

@@ -17,10 +17,13 @@ import datetime as dt
 import hmac
 import json
 from collections.abc import Callable, Collection, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lakehouse.governance.audit.chain import AuditRecord
 from lakehouse.governance.audit.store import AuditStore
+
+if TYPE_CHECKING:
+    from lakehouse.settings import Settings
 
 MAX_QUERY_CHARS = 4000
 
@@ -172,4 +175,39 @@ def trino_events_app(
 
     return Starlette(
         routes=[Route("/trino/events", receive, methods=["POST"]), Route("/healthz", health)]
+    )
+
+
+def refreshed_every(
+    fetch: Callable[[], Collection[str]], seconds: float
+) -> Callable[[], Collection[str]]:
+    """``fetch()``, kept for ``seconds``: the PII tags live in the catalog and change rarely."""
+    import time
+
+    cached: dict[str, Any] = {"at": -float("inf"), "value": frozenset()}
+
+    def current() -> Collection[str]:
+        if time.monotonic() - cached["at"] >= seconds:
+            cached["value"], cached["at"] = frozenset(fetch()), time.monotonic()
+        return cached["value"]
+
+    return current
+
+
+def receiver_for(settings: Settings, *, refresh_seconds: float = 300.0):
+    """The receiver as the platform runs it: the configured store, token and Trino catalog,
+    and the tables the Iceberg catalog tags PII (``uvicorn.run(receiver_for(settings), ...)``)."""
+    from lakehouse.catalog import shared_catalog
+    from lakehouse.governance.audit.store import audit_store
+    from lakehouse.governance.pii import find_pii_tables
+
+    token = settings.audit_trino_events_token
+    return trino_events_app(
+        lambda: audit_store(settings),
+        refreshed_every(
+            lambda: {".".join(i[-2:]) for i in find_pii_tables(shared_catalog(settings))},
+            refresh_seconds,
+        ),
+        token=token.get_secret_value() if token else None,
+        catalogs=(settings.audit_trino_catalog,),
     )
