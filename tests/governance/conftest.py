@@ -4,35 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
+from audit_fixtures import AuditStores, PostgresAudit
 
 from lakehouse.governance.audit.postgres_setup import AuditRoles, apply_schema
-from lakehouse.governance.audit.postgres_store import PostgresAuditStore
 from lakehouse.governance.audit.sqlite_store import SqliteAuditStore
-from lakehouse.governance.audit.store import AuditStore
-
-
-@dataclass
-class AuditStores:
-    """The same audit trail as each role sees it (on SQLite, one store plays every role)."""
-
-    writer: AuditStore
-    reader: AuditStore
-    retention: AuditStore
-    admin_dsn: str | None = None  # PostgreSQL: a superuser's DSN, to play the attacker
-
-
-@dataclass
-class PostgresAudit:
-    url: str
-    dsn: str
-    roles: AuditRoles
-    logins: dict[str, str]  # role -> login user
-
-    def store(self, role: str) -> PostgresAuditStore:
-        return PostgresAuditStore(self.url.replace("postgres@", f"{self.logins[role]}@"))
 
 
 @pytest.fixture

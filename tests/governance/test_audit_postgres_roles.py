@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import PostgresAudit
+from audit_fixtures import PostgresAudit
 
 from lakehouse.governance.audit.chain import AuditRecord
 from lakehouse.governance.audit.postgres_setup import AuditRoles, apply_schema, schema_sql

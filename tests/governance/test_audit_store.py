@@ -9,25 +9,11 @@ import sqlite3
 import threading
 
 import pytest
-from conftest import AuditStores
+from audit_fixtures import T0, AuditStores, hammer, process_hammer, record
 
 from lakehouse.governance.audit.chain import GENESIS, PURGE_ACTION, AuditRecord
 from lakehouse.governance.audit.sqlite_store import SqliteAuditStore
 from lakehouse.governance.audit.store import AuditStoreError, open_audit_store, retention_cutoff
-
-T0 = dt.datetime(2019, 3, 1, 12, 0, tzinfo=dt.UTC)
-
-
-def record(i: int, *, at: dt.datetime | None = None, key: str | None = None, obj: str = "raw.t"):
-    return AuditRecord(
-        action="run.success",
-        object=obj,
-        actor="service:dagster",
-        at=at or T0 + dt.timedelta(days=i),
-        run_id=f"run-{i}",
-        details={"i": i, "note": "café ünïcode", "nested": {"b": [1, 2], "a": None}},
-        key=key,
-    )
 
 
 def tamper(stores: AuditStores, statement: str) -> None:
@@ -141,15 +127,8 @@ def test_rows_cannot_be_updated_or_deleted_through_the_store_guards(audit_stores
     connection.close()
 
 
-def _hammer(store, writer: int, count: int) -> None:
-    for i in range(count):
-        store.append([record(i, obj=f"writer-{writer}")])
-
-
 def test_concurrent_writers_never_fork_the_chain(audit_stores):
-    threads = [
-        threading.Thread(target=_hammer, args=(audit_stores.writer, w, 40)) for w in range(3)
-    ]
+    threads = [threading.Thread(target=hammer, args=(audit_stores.writer, w, 40)) for w in range(3)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -160,17 +139,13 @@ def test_concurrent_writers_never_fork_the_chain(audit_stores):
     assert audit_stores.reader.verify().ok
 
 
-def _process_hammer(path: str, writer: int) -> None:
-    _hammer(SqliteAuditStore(path), writer, 30)
-
-
 def test_concurrent_processes_on_sqlite_never_fork_the_chain(tmp_path):
     import multiprocessing
 
     path = str(tmp_path / "audit.db")
     SqliteAuditStore(path)
     context = multiprocessing.get_context("spawn")
-    processes = [context.Process(target=_process_hammer, args=(path, w)) for w in range(3)]
+    processes = [context.Process(target=process_hammer, args=(path, w)) for w in range(3)]
     for process in processes:
         process.start()
     for process in processes:
