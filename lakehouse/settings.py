@@ -143,6 +143,74 @@ class CoreSettings(BaseModel):
     )
     spark_driver_memory: str = Field("1g", description="driver memory of the local Spark session")
 
+    # Governance (lakehouse/governance/): the audit trail, lineage export and archives.
+    audit_url: str | None = Field(
+        None,
+        description="audit store: sqlite:///path, or postgresql+psycopg2://user@host:5432/audit "
+        "(a database of its own on the platform); default sqlite:///<home>/audit.db",
+    )
+    audit_password: SecretStr | None = Field(
+        None, description="password of the audit store's PostgreSQL user"
+    )
+    audit_trino_events_token: SecretStr | None = Field(
+        None,
+        description="bearer token Trino's HTTP event listener sends to the audit receiver "
+        "(unset: the receiver accepts only requests without a token, for tests)",
+    )
+    audit_trino_catalog: str = Field(
+        "iceberg", description="Trino catalog whose tables are the lakehouse's Iceberg tables"
+    )
+    openlineage_transport: Literal["off", "console", "file", "http"] | None = Field(
+        None,
+        description="where OpenLineage events go: off, console, file or http (default: http "
+        "when LAKEHOUSE_OPENLINEAGE_URL is set, else file embedded and off on the platform)",
+    )
+    openlineage_url: str | None = Field(
+        None,
+        description="base URL of the data catalog's OpenLineage endpoint (DataHub, "
+        "OpenMetadata, Marquez)",
+    )
+    openlineage_endpoint: str = Field(
+        "api/v1/lineage", description="path of the OpenLineage endpoint under the URL"
+    )
+    openlineage_api_key: SecretStr | None = Field(
+        None, description="bearer token for the OpenLineage endpoint"
+    )
+    openlineage_namespace: str = Field(
+        "lakehouse", description="OpenLineage namespace of the code location's jobs"
+    )
+    archive_location: str | None = Field(
+        None,
+        description="where retention archives rows before deleting them: a directory or "
+        "s3://bucket/prefix (default <warehouse>/archive)",
+    )
+
+    @property
+    def audit_store_url(self) -> str:
+        home = self.home.expanduser().resolve()
+        return self.audit_url or f"sqlite:///{home / 'audit.db'}"
+
+    @property
+    def lineage_transport(self) -> Literal["off", "console", "file", "http"]:
+        if self.openlineage_transport is not None:
+            return self.openlineage_transport
+        if self.openlineage_url:
+            return "http"
+        return "file" if self.runtime == "embedded" else "off"
+
+    @property
+    def lineage_file(self) -> Path:
+        """The file transport's JSON Lines file (one event a line)."""
+        return self.home.expanduser().resolve() / "openlineage" / "events.jsonl"
+
+    @property
+    def archive_root(self) -> str | None:
+        """None when the warehouse is a REST warehouse name, not a location."""
+        if self.archive_location:
+            return self.archive_location.rstrip("/")
+        warehouse = self.warehouse or (self.home.expanduser().resolve() / "warehouse").as_uri()
+        return f"{warehouse.rstrip('/')}/archive" if "://" in warehouse else None
+
 
 class Settings(UpkeepSettings, CoreSettings):
     """Lakehouse settings; each field is the environment variable ``LAKEHOUSE_<FIELD>``."""
@@ -254,6 +322,9 @@ class Settings(UpkeepSettings, CoreSettings):
                 self.trino_jwt_token,
                 self.trino_client_secret,
                 self.upkeep_trino_client_secret,
+                self.audit_password,
+                self.audit_trino_events_token,
+                self.openlineage_api_key,
             )
             if value is not None and value.get_secret_value()
         ]
