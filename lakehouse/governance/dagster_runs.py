@@ -80,7 +80,7 @@ def _error(event: dg.DagsterEvent) -> str | None:
     """The first line of the root cause (Dagster wraps the user's exception in its own)."""
     error = getattr(event.event_specific_data, "error", None)
     while getattr(error, "cause", None) is not None:
-        error = error.cause
+        error = getattr(error, "cause", None)
     message = getattr(error, "message", None)
     return message.strip().splitlines()[0] if message else None
 

@@ -53,7 +53,7 @@ def governance_sensors(
             sent = emit(client, run_lineage_events(run, namespace, facts, locate))
             context.log.info(f"lineage: {sent} OpenLineage event(s) for run {run.run_id}")
 
-    sensors = []
+    sensors: list[dg.SensorDefinition] = []
     for status in STATUSES:
         sensors.append(
             dg.run_status_sensor(

@@ -12,8 +12,9 @@ import pytest
 from audit_fixtures import T0, AuditStores, hammer, process_hammer, record
 
 from lakehouse.governance.audit.chain import GENESIS, PURGE_ACTION, AuditRecord
+from lakehouse.governance.audit.configured import open_audit_store
 from lakehouse.governance.audit.sqlite_store import SqliteAuditStore
-from lakehouse.governance.audit.store import AuditStoreError, open_audit_store, retention_cutoff
+from lakehouse.governance.audit.store import AuditStoreError, retention_cutoff
 
 
 def tamper(stores: AuditStores, statement: str) -> None:

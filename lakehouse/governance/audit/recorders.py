@@ -14,6 +14,7 @@ from typing import Any
 
 from pyiceberg.schema import Schema
 from pyiceberg.table import Table
+from pyiceberg.table.snapshots import Snapshot
 
 from lakehouse.governance.audit.chain import AuditRecord
 from lakehouse.governance.schema_contracts import SchemaContract, classify
@@ -69,21 +70,19 @@ class SchemaVersion:
 def schema_history(table: Table) -> list[SchemaVersion]:
     """Each schema the table had, in order, with the first snapshot written under it (any
     engine's: Spark, Trino and dbt commits count as much as the IO manager's)."""
-    first: dict[int, Any] = {}
+    first: dict[int, Snapshot] = {}
     for snapshot in sorted(table.metadata.snapshots, key=lambda s: s.timestamp_ms):
         if snapshot.schema_id is not None:
             first.setdefault(snapshot.schema_id, snapshot)
     versions = []
     for schema in sorted(table.metadata.schemas, key=lambda s: s.schema_id):
-        snapshot = first.get(schema.schema_id)
-        summary = snapshot.summary.additional_properties if snapshot and snapshot.summary else {}
+        under = first.get(schema.schema_id)
+        summary = under.summary.additional_properties if under and under.summary else {}
         versions.append(
             SchemaVersion(
                 schema,
-                snapshot.snapshot_id if snapshot else None,
-                dt.datetime.fromtimestamp(snapshot.timestamp_ms / 1000, dt.UTC)
-                if snapshot
-                else None,
+                under.snapshot_id if under else None,
+                dt.datetime.fromtimestamp(under.timestamp_ms / 1000, dt.UTC) if under else None,
                 summary.get(RUN_ID_PROPERTY),
             )
         )

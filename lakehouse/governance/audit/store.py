@@ -1,4 +1,4 @@
-"""The audit store's one small interface, and how settings pick the implementation.
+"""The audit store's one small interface (``configured.py`` picks the implementation).
 
 Embedded: a SQLite file of its own beside the catalog (``<home>/audit.db``), not inside the
 catalog's file: every Iceberg commit locks that whole file, restoring a catalog backup would
@@ -11,12 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from lakehouse.governance.audit.chain import AuditRecord, StoredRecord, Verification
-
-if TYPE_CHECKING:
-    from lakehouse.settings import Settings
 
 RETENTION_YEARS = 7
 
@@ -94,25 +91,3 @@ def list_query(
     if limit is not None:
         query += f" LIMIT {int(limit)}"
     return query, params
-
-
-def open_audit_store(url: str, *, password: str | None = None) -> AuditStore:
-    """The store at ``url``: ``sqlite:///path`` or ``postgresql[+psycopg2]://user@host/db``."""
-    if url.startswith("sqlite:///"):
-        from lakehouse.governance.audit.sqlite_store import SqliteAuditStore
-
-        return SqliteAuditStore(url.removeprefix("sqlite:///"))
-    if url.startswith("postgresql"):
-        from lakehouse.governance.audit.postgres_store import PostgresAuditStore
-
-        return PostgresAuditStore(url, password=password)
-    raise AuditStoreError(
-        f"LAKEHOUSE_AUDIT_URL: expected sqlite:///path or postgresql+psycopg2://user@host/db, "
-        f"got {url.split(':', 1)[0]}:..."
-    )
-
-
-def audit_store(settings: Settings) -> AuditStore:
-    """The configured store (the writer's credentials on the platform)."""
-    password = settings.audit_password.get_secret_value() if settings.audit_password else None
-    return open_audit_store(settings.audit_store_url, password=password)

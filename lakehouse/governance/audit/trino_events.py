@@ -198,7 +198,7 @@ def receiver_for(settings: Settings, *, refresh_seconds: float = 300.0):
     """The receiver as the platform runs it: the configured store, token and Trino catalog,
     and the tables the Iceberg catalog tags PII (``uvicorn.run(receiver_for(settings), ...)``)."""
     from lakehouse.catalog import shared_catalog
-    from lakehouse.governance.audit.store import audit_store
+    from lakehouse.governance.audit.configured import audit_store
     from lakehouse.governance.pii import find_pii_tables
 
     token = settings.audit_trino_events_token

@@ -49,7 +49,9 @@ def pandera_assertions(schema: Any, failures: Iterable[tuple[str, str]]) -> list
     for check in schema.checks:
         add(None, _label(check), check.name)
     known = {(a.column or TABLE, a.name) for a in found}
-    for column, label in sorted(failed - known):  # e.g. a missing column
+    for column, label in sorted(
+        pair for pair in failed if pair not in known
+    ):  # e.g. a missing column
         found.append(
             Assertion(
                 assertion=label,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 from openlineage.client.event_v2 import RunEvent as LineageEvent
+from openlineage.client.event_v2 import RunState
 from openlineage.client.generated.data_quality_assertions_dataset import Assertion
 from pyiceberg.catalog import Catalog
 
@@ -147,4 +148,4 @@ def run_lineage_events(
             namespace, run.run_id, run.job_name, key, check.check_name or "check", check.at,
             passed=bool(check.passed), table=table, assertions=_assertions(check),
         )  # fmt: skip
-    return sorted(out, key=lambda e: (e.eventTime, e.eventType.value != "START"))
+    return sorted(out, key=lambda e: (e.eventTime, e.eventType != RunState.START))

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from openlineage.client.event_v2 import Job, Run, RunEvent, RunState
 from openlineage.client.facet_v2 import (
+    JobFacet,
     RunFacet,
     column_lineage_dataset,
     data_quality_assertions_dataset,
@@ -54,7 +55,7 @@ class JobRun:
 
 
 def _job(job_run: JobRun) -> Job:
-    facets = {
+    facets: dict[str, JobFacet] = {
         "jobType": job_type_job.JobTypeJobFacet(
             processingType="BATCH", integration="DAGSTER", jobType=job_run.job_type
         )

@@ -18,6 +18,8 @@ import attr
 from openlineage.client.event_v2 import InputDataset, OutputDataset
 from openlineage.client.facet_v2 import (
     DatasetFacet,
+    InputDatasetFacet,
+    OutputDatasetFacet,
     column_lineage_dataset,
     data_quality_assertions_dataset,
     dataset_version_dataset,
@@ -156,7 +158,7 @@ def output_dataset(
     facets = dataset_facets(table)
     if column_lineage is not None:
         facets["columnLineage"] = column_lineage
-    output_facets = {}
+    output_facets: dict[str, OutputDatasetFacet] = {}
     if table.row_count is not None:
         output_facets["outputStatistics"] = (
             output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet(
@@ -171,7 +173,7 @@ def input_dataset(
     assertions: Sequence[data_quality_assertions_dataset.Assertion] = (),
 ) -> InputDataset:
     namespace, name = dataset_name(table.location)
-    input_facets = {}
+    input_facets: dict[str, InputDatasetFacet] = {}
     if assertions:
         input_facets["dataQualityAssertions"] = (
             data_quality_assertions_dataset.DataQualityAssertionsDatasetFacet(
