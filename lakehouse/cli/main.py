@@ -7,7 +7,9 @@ import datetime as dt
 import sys
 from collections.abc import Sequence
 
+from lakehouse.cli import platform as platform_cli
 from lakehouse.cli import publish_staged as staged
+from lakehouse.cli import sql as sql_cli
 from lakehouse.cli.quarantine import COMMAND as QUARANTINE_COMMAND
 from lakehouse.cli.quarantine import add_quarantine_commands, run_quarantine_command
 from lakehouse.cli.upkeep import COMMANDS as UPKEEP_COMMANDS
@@ -28,6 +30,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=_day,
         help="leave the daily partitions before this day out (default: the whole history)",
     )
+    sql_cli.add_arguments(
+        commands.add_parser(
+            sql_cli.COMMAND,
+            help="run a read-only SQL query over the lakehouse (DuckDB embedded, Trino on the "
+            "platform) and print the result",
+        )
+    )
+    platform_cli.add_arguments(
+        commands.add_parser(platform_cli.COMMAND, help="the loopback platform (make platform-up)")
+    )
     add_upkeep_commands(commands)  # restore, erase
     add_quarantine_commands(commands)  # quarantine list|replay
     staged.add_arguments(
@@ -45,6 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_quarantine_command(args)
         if args.command == staged.COMMAND:
             return staged.run(args)
+        if args.command == sql_cli.COMMAND:
+            return sql_cli.run(args)
+        if args.command == platform_cli.COMMAND:
+            return platform_cli.run(args)
         if args.command == "tables":
             from lakehouse.cli.inventory import print_tables
 

@@ -48,6 +48,7 @@ def public_settings(layout: Layout, catalog: Catalog = "rest") -> dict[str, str]
         "LAKEHOUSE_TRINO_USER": "service-account-lakehouse-dbt",
         "LAKEHOUSE_TRINO_TOKEN_URI": layout.token_endpoint,
         "LAKEHOUSE_TRINO_CLIENT_ID": "lakehouse-dbt",
+        "LAKEHOUSE_TRINO_CATALOG": TRINO_CATALOGS[catalog],
         "LAKEHOUSE_UPKEEP_COMPACTION_ENGINE": "trino",
         "LAKEHOUSE_UPKEEP_TRINO_URL": f"https://{HOST}:{layout.ports['trino']}",
         "LAKEHOUSE_UPKEEP_TRINO_USER": "service-account-lakehouse-upkeep",
