@@ -1,7 +1,7 @@
 """The scrape-relevant objects rendered outside the overlays, as plain manifests.
 
 No Helm binary here, so each chart's templates are followed by hand from our values: Services,
-pod templates (labels, named container ports) and ServiceMonitors. Trino chart 1.36:
+pod templates (labels, named container ports) and ServiceMonitors. Trino chart 1.37:
 templates/service-{coordinator,worker}.yaml, deployment-{coordinator,worker}.yaml and
 servicemonitor-{coordinator,worker}.yaml; oauth2-proxy 7.7: service.yaml and servicemonitor.yaml.
 Targets the platform team installs (README, Prerequisites) are described by the ports of their

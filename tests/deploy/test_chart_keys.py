@@ -38,6 +38,33 @@ def test_argocd_value_overrides_use_only_chart_keys(env):
     assert seen == set(CHARTS)
 
 
+def _deployed_versions() -> dict[str, set[str]]:
+    """Chart -> the targetRevisions the ArgoCD Applications deploy."""
+    found: dict[str, set[str]] = {}
+    for env in ENVIRONMENTS:
+        for doc in load_documents(DEPLOY / "argocd" / f"{env}.yaml"):
+            for source in doc.get("spec", {}).get("sources", []):
+                if "chart" in source:
+                    found.setdefault(source["chart"], set()).add(source["targetRevision"])
+    return found
+
+
+def test_the_fixtures_are_for_the_deployed_chart_versions():
+    deployed = _deployed_versions()
+    for chart, (fixture, _) in CHARTS.items():
+        version = json.loads((FIXTURES / f"{fixture}-values-keys.json").read_text())["version"]
+        assert deployed[chart] == {version.split()[0]}, chart
+
+
+def test_trino_sub_path_mounts_run_on_a_chart_that_honours_them():
+    """Chart 1.36 ignored configMounts[].subPath and mounted a directory in the file's place,
+    so Trino found no iceberg.properties; subPath arrived in 1.37.0."""
+    values = yaml.safe_load((HELM / "trino-values.yaml").read_text())
+    assert any("subPath" in mount for mount in values["configMounts"])
+    for version in _deployed_versions()["trino"]:
+        assert tuple(int(p) for p in version.split(".")) >= (1, 37, 0), version
+
+
 def test_fixtures_name_their_chart_version_and_source():
     for fixture, _ in CHARTS.values():
         data = json.loads((FIXTURES / f"{fixture}-values-keys.json").read_text())
@@ -57,7 +84,7 @@ def test_the_known_wrong_names_are_caught():
         {"postgresql": {"enable": False}, "minio": {"enabled": False, "endpoint": "x"}},
         chart_keys("airbyte"),
     ) == ["postgresql.enable", "minio.endpoint"]
-    # The JMX exporter is configured under exactly these names (chart 1.36).
+    # The JMX exporter is configured under exactly these names (chart 1.37).
     assert unknown_keys(
         {"jmx": {"exporter": {"enabled": True, "config": "x", "configProperties": "x"}}},
         chart_keys("trino"),
