@@ -116,6 +116,7 @@ def configured(docs: list[Doc]) -> set[Flow]:
         (("minio",), _configmap(docs, "minio-oidc")),
         (("pg-backup",), _workload(docs, "pg-dump") + _workload(docs, "pg-restore-drill")),
         (("minio-setup",), _workload(docs, "minio-setup")),
+        (("catalog-access",), _workload(docs, "catalog-access")),
         (("oauth2-proxy",), (HELM / "oauth2-proxy-values.yaml").read_text()),
         (("airbyte",), (HELM / "airbyte-values.yaml").read_text()),
         (("alertmanager",), stack_values["alertmanager"]["config"]["global"]["smtp_smarthost"]),
