@@ -26,6 +26,7 @@ class Principal:
     pii: bool
     access: dict[str, Level]
     admin: bool = False
+    dagster_ui: Literal["full", "read-only"] | None = None
 
     @property
     def trino_user(self) -> str | None:
@@ -61,6 +62,10 @@ class AccessTable:
     def services(self) -> tuple[Principal, ...]:
         return tuple(p for p in self.principals if p.kind == "service")
 
+    def dagster_groups(self, ui: str) -> list[str]:
+        """The Keycloak groups that may open the ``full`` or ``read-only`` Dagster UI."""
+        return [g.name for g in self.groups if g.dagster_ui == ui]
+
 
 def _principal(name: str, kind: str, spec: dict[str, Any], namespaces: set[str]) -> Principal:
     access = spec.get("access") or {}
@@ -72,7 +77,11 @@ def _principal(name: str, kind: str, spec: dict[str, Any], namespaces: set[str])
         raise AccessTableError(f"access.yaml: {kind} {name}: levels must be read or write: {bad}")
     if not isinstance(spec.get("pii"), bool):
         raise AccessTableError(f"access.yaml: {kind} {name} must say pii: true or false")
-    return Principal(name, kind, spec["pii"], dict(access), bool(spec.get("admin")))  # type: ignore[arg-type]
+    if spec.get("dagster_ui") not in (None, "full", "read-only"):
+        raise AccessTableError(f"access.yaml: {kind} {name}: dagster_ui is full or read-only")
+    return Principal(
+        name, kind, spec["pii"], dict(access), bool(spec.get("admin")), spec.get("dagster_ui")
+    )  # type: ignore[arg-type]
 
 
 def parse(data: dict[str, Any]) -> AccessTable:

@@ -16,13 +16,33 @@ CHARTS = {  # chart name in the ArgoCD Application -> (fixture, values file)
     "oauth2-proxy": ("oauth2-proxy", "oauth2-proxy-values.yaml"),
     "airbyte": ("airbyte", "airbyte-values.yaml"),
 }
+# Values files layered on a chart's main one by some releases (deploy/argocd valueFiles).
+EXTRA_VALUES = {
+    "oauth2-proxy": (
+        "oauth2-proxy-dagster-values.yaml",
+        "oauth2-proxy-dagster-read-only-values.yaml",
+    ),
+}
 
 
 @pytest.mark.parametrize("chart", sorted(CHARTS))
 def test_values_files_use_only_chart_keys(chart):
     fixture, values_file = CHARTS[chart]
-    values = yaml.safe_load((HELM / values_file).read_text())
-    assert unknown_keys(values, chart_keys(fixture)) == []
+    for name in (values_file, *EXTRA_VALUES.get(chart, ())):
+        values = yaml.safe_load((HELM / name).read_text())
+        assert unknown_keys(values, chart_keys(fixture)) == [], name
+
+
+def test_every_values_file_an_application_reads_is_checked():
+    checked = {
+        f for chart, (_, main) in CHARTS.items() for f in (main, *EXTRA_VALUES.get(chart, ()))
+    }
+    for env in ENVIRONMENTS:
+        for doc in load_documents(DEPLOY / "argocd" / f"{env}.yaml"):
+            for source in doc.get("spec", {}).get("sources", []):
+                if source.get("chart") in CHARTS:
+                    files = {f.rsplit("/", 1)[-1] for f in source["helm"].get("valueFiles", [])}
+                    assert files <= checked, (env, doc["metadata"]["name"])
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
