@@ -15,6 +15,9 @@ CHARTS = {  # chart name in the ArgoCD Application -> (fixture, values file)
     "trino": ("trino", "trino-values.yaml"),
     "oauth2-proxy": ("oauth2-proxy", "oauth2-proxy-values.yaml"),
     "airbyte": ("airbyte", "airbyte-values.yaml"),
+    "kube-prometheus-stack": ("kube-prometheus-stack", "kube-prometheus-stack-values.yaml"),
+    "loki": ("loki", "loki-values.yaml"),
+    "alloy": ("alloy", "alloy-values.yaml"),
 }
 # Values files layered on a chart's main one by some releases (deploy/argocd valueFiles).
 EXTRA_VALUES = {
@@ -116,6 +119,23 @@ def test_the_known_wrong_names_are_caught():
     assert unknown_keys({"dagster-user-deployments": deployments}, chart_keys("dagster")) == [
         "dagster-user-deployments.deployments[0].replicaCount"
     ]
+
+
+def test_the_observability_charts_catch_misspelt_keys():
+    """Issue 16's leftovers: these values files had no fixture, so a typo passed silently."""
+    assert unknown_keys(
+        {"prometheus": {"prometheusSpec": {"retentionSizee": "45GB"}}},
+        chart_keys("kube-prometheus-stack"),
+    ) == ["prometheus.prometheusSpec.retentionSizee"]
+    assert unknown_keys({"singleBinary": {"replica": 1}}, chart_keys("loki")) == [
+        "singleBinary.replica"
+    ]
+    assert unknown_keys({"controller": {"kind": "daemonset"}}, chart_keys("alloy")) == [
+        "controller.kind"
+    ]
+    assert (
+        unknown_keys({"grafana": {"env": {"ANY": "x"}}}, chart_keys("kube-prometheus-stack")) == []
+    )
 
 
 def test_free_form_maps_accept_any_key():
