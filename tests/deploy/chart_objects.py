@@ -151,6 +151,7 @@ _MINIO = {"app.kubernetes.io/name": "minio"}
 _POSTGRESQL = {"app.kubernetes.io/name": "postgresql"}
 _KEYCLOAK = {"app.kubernetes.io/name": "keycloak"}
 _PUSHGATEWAY = {"app.kubernetes.io/name": "prometheus-pushgateway"}
+_VELERO = {"app.kubernetes.io/name": "velero", "app.kubernetes.io/instance": "velero"}
 PLATFORM_TARGETS = (
     (STORAGE, "minio", _MINIO, _MINIO, {"http-minio": 9000}),
     # The exporter is a sidecar of the primary; its Service carries component=metrics.
@@ -164,6 +165,8 @@ PLATFORM_TARGETS = (
     # Keycloak 25+ serves /metrics on its management interface, port 9000.
     (CORE, "keycloak", _KEYCLOAK, _KEYCLOAK, {"http": 8080, "management": 9000}),
     (OBSERVABILITY, "prometheus-pushgateway", _PUSHGATEWAY, _PUSHGATEWAY, {"http": 9091}),
+    # The Velero chart's Service and server pod (metrics.enabled: http-monitoring 8085).
+    ("velero", "velero", _VELERO, {**_VELERO, "name": "velero"}, {"http-monitoring": 8085}),
 )
 
 
