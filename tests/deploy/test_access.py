@@ -164,3 +164,12 @@ def test_the_table_refuses_unknown_namespaces_and_levels():
     wrong["groups"]["data-analyst"]["access"]["ml"] = "admin"
     with pytest.raises(AccessTableError, match="read or write"):
         parse(wrong)
+
+
+def test_the_lakehouses_trino_users_are_service_accounts_of_the_table(rendered):
+    """No impersonation: dbt and the upkeep must run as the user their token names."""
+    users = {p.trino_user for p in TABLE.services}
+    for env, docs in rendered.items():
+        config = next(d for d in docs if d["metadata"]["name"] == "lakehouse-settings")["data"]
+        for name in ("LAKEHOUSE_TRINO_USER", "LAKEHOUSE_UPKEEP_TRINO_USER"):
+            assert config[name] in users, (env, name)
