@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 
 import pytest
 import yaml
@@ -173,3 +174,27 @@ def test_the_lakehouses_trino_users_are_service_accounts_of_the_table(rendered):
         config = next(d for d in docs if d["metadata"]["name"] == "lakehouse-settings")["data"]
         for name in ("LAKEHOUSE_TRINO_USER", "LAKEHOUSE_UPKEEP_TRINO_USER"):
             assert config[name] in users, (env, name)
+
+
+def test_the_readme_table_is_the_access_table():
+    """deploy/README.md shows the table; it must say what access.yaml says."""
+    readme = (DEPLOY / "README.md").read_text()
+    section = readme.split("## Access to data", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    header = next(line for line in section.splitlines() if line.startswith("| | raw"))
+    columns = [c.strip() for c in header.strip("|").split("|")][1:]
+    shown = {}
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        for name in re.findall(r"`([\w-]+)`", cells[0]):
+            shown[name] = dict(zip(columns, cells[1:], strict=True))
+    assert set(shown) == {p.name for p in TABLE.principals}
+    for principal in TABLE.principals:
+        row = shown[principal.name]
+        for namespace in TABLE.namespaces:
+            assert row[namespace] == principal.access.get(namespace, ""), (
+                principal.name,
+                namespace,
+            )
+        assert row["pii"] == ("yes" if principal.pii else "no"), principal.name
+        assert row["Dagster UI"] == (principal.dagster_ui or ""), principal.name
