@@ -134,3 +134,29 @@ def test_the_airbyte_server_serves_its_clients_through_the_tls_sidecar(rendered)
         assert host in certificate["spec"]["dnsNames"]
         config = next(d for d in docs if d["metadata"]["name"] == "lakehouse-settings")["data"]
         assert config["LAKEHOUSE_AIRBYTE_API_URL"] == f"https://{host}:{port}"
+
+
+def test_every_mc_client_trusts_the_platform_ca(rendered):
+    """MinIO serves a certificate of the platform CA: mc reads trusted CAs from
+    $MC_CONFIG_DIR/certs/CAs, or refuses the connection (pg-dump, the drill, minio-setup)."""
+    templates = {
+        "Job": lambda d: d["spec"]["template"]["spec"],
+        "CronJob": lambda d: d["spec"]["jobTemplate"]["spec"]["template"]["spec"],
+        "Deployment": lambda d: d["spec"]["template"]["spec"],
+    }
+    checked = 0
+    for doc in rendered["prod"]:
+        if doc["kind"] in templates:
+            spec = templates[doc["kind"]](doc)
+            volumes = {v["name"]: v for v in spec.get("volumes", [])}
+            for container in [*spec.get("initContainers", []), *spec.get("containers", [])]:
+                if not container.get("image", "").startswith("quay.io/minio/mc:"):
+                    continue
+                env = {e["name"]: e.get("value") for e in container.get("env", [])}
+                mounts = {m["mountPath"]: m["name"] for m in container.get("volumeMounts", [])}
+                trusted = f"{env['MC_CONFIG_DIR']}/certs/CAs"
+                assert trusted in mounts, (doc["metadata"]["name"], container["name"])
+                volume = volumes[mounts[trusted]]
+                assert volume["configMap"]["name"] == "data-platform-ca", container["name"]
+                checked += 1
+    assert checked >= 3
