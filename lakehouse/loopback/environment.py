@@ -16,7 +16,7 @@ from lakehouse.loopback.dagster_instance import PASSWORD_ENV
 from lakehouse.loopback.layout import HOST, Layout, LoopbackError
 from lakehouse.loopback.postgres import sqlalchemy_url
 from lakehouse.loopback.rest_catalog import AUDIENCE, WAREHOUSE
-from lakehouse.loopback.storage import WAREHOUSE_BUCKET
+from lakehouse.loopback.storage import SQL_WAREHOUSE_PREFIX, WAREHOUSE_BUCKET
 
 Catalog = Literal["rest", "sql"]
 CATALOG_NAMES: dict[Catalog, str] = {"rest": "lakehouse", "sql": "lakehouse_sql"}
@@ -72,7 +72,7 @@ def public_settings(layout: Layout, catalog: Catalog = "rest") -> dict[str, str]
         env |= {
             "LAKEHOUSE_CATALOG_TYPE": "sql",
             "LAKEHOUSE_CATALOG_URI": sqlalchemy_url("loopback_iceberg"),
-            "LAKEHOUSE_WAREHOUSE": f"s3://{WAREHOUSE_BUCKET}/sql",
+            "LAKEHOUSE_WAREHOUSE": f"s3://{WAREHOUSE_BUCKET}/{SQL_WAREHOUSE_PREFIX}",
         }
     return env
 
