@@ -141,7 +141,7 @@ def test_trino_runs_reads(statement):
     ],
 )
 def test_trino_refuses_writes_and_more_than_one_statement(statement):
-    with pytest.raises(QueryError, match="read-only|one statement"):
+    with pytest.raises(QueryError, match=r"read-only|one statement"):
         _single_read(statement)
 
 
