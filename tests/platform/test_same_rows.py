@@ -10,11 +10,11 @@ source-faker stamps with its clock as it runs (pinned at the start, then ticking
 answers ``lakehouse sql`` with the count DuckDB gives embedded.
 
 Each demo runs in its own process (a local and a Connect Spark session do not mix in one) at
-one fixed instant, the last day of 2001, the connector included: faker's dates run from 2000 to
-"now", so the whole history is two years of daily partitions and every purchase goes through
-every layer (at today's instant a cheap window would hold a handful). The engines, Keycloak's
-tokens and S3's signatures keep the wall clock; the clients renew tokens by their lifetime, not
-the clock. The platform's warehouse is emptied first: the demo is incremental, and rows of an
+one fixed instant, 2000-06-30, the connector included: faker's dates run from 2000 to "now",
+so the whole history is half a year of daily partitions (more than Trino's default 100 open
+writers, which a backfill must pass) and every purchase goes through every layer (at today's
+instant a cheap window would hold a handful). The engines, Keycloak's tokens and S3's
+signatures keep the wall clock; the clients renew tokens by their lifetime, not the clock. The platform's warehouse is emptied first: the demo is incremental, and rows of an
 earlier ``make platform-demo`` would rightly stay.
 """
 
@@ -39,12 +39,12 @@ from pyiceberg.catalog import Catalog
 from lakehouse.catalog import build_catalog
 from lakehouse.loopback.layout import Layout
 from lakehouse.settings import load_settings
-from tests.platform.conftest import environment
+from tests.platform.conftest import empty_warehouse, environment
 
 pytestmark = pytest.mark.slow
 LAYERS = ("raw", "staging", "analytics", "ml")
 FAKER = {"LAKEHOUSE_FAKER_COUNT": "1000", "LAKEHOUSE_FAKER_SEED": "42"}
-INSTANT = dt.datetime(2001, 12, 31, 12, 0, tzinfo=dt.UTC)
+INSTANT = dt.datetime(2000, 6, 30, 12, 0, tzinfo=dt.UTC)
 RUN_STAMPED = frozenset({"updated_at"})
 # `lakehouse demo` at the instant (the connectors and engines it starts keep the wall clock;
 # faker takes the instant through LAKEHOUSE_FAKER_NOW).
@@ -75,16 +75,6 @@ def _process_environment(settings: dict[str, str]) -> dict[str, str]:
     return keep | settings
 
 
-def _empty_warehouse(catalog: Catalog) -> None:
-    for namespace in LAYERS:
-        if (namespace,) not in catalog.list_namespaces():
-            continue
-        for view in catalog.list_views(namespace):
-            catalog.drop_view(view)
-        for table in catalog.list_tables(namespace):
-            catalog.purge_table(table)
-
-
 def _demo(settings: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     now = INSTANT.isoformat()
     return subprocess.Popen(
@@ -104,7 +94,7 @@ def runs(platform: Layout, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     # partitions of earlier demos, which would narrow this run's range.
     on_platform = environment(platform, "rest", LAKEHOUSE_HOME=str(home / "platform"))
     on_platform.pop("DAGSTER_HOME", None)
-    _empty_warehouse(build_catalog(load_settings(on_platform)))
+    empty_warehouse(build_catalog(load_settings(on_platform)))
     logs = {name: home / f"{name}.log" for name in ("embedded", "platform")}
     processes = {
         "embedded": _demo(embedded, logs["embedded"]),
@@ -178,8 +168,9 @@ def test_every_table_holds_the_same_rows_on_both_runtimes(runs: Runs) -> None:
     }
     assert not differences, json.dumps(differences, indent=1)
     rows = {table: fingerprint["rows"] for table, fingerprint in embedded.items()}
-    # Every purchase of the history reaches the fact; every table has rows.
-    assert rows["raw.faker_purchases"] == rows["analytics.fct_purchases"] == 1000, rows
+    # Every table has rows; every staged purchase reaches the fact (faker also dates some later
+    # in the year: those belong to no partition yet, on both runtimes).
+    assert rows["staging.purchases"] == rows["analytics.fct_purchases"] > 500, rows
     assert all(rows.values()), rows
 
 
