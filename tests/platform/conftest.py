@@ -63,18 +63,6 @@ def environment(layout: Layout, kind: str, **overrides: str) -> dict[str, str]:
     return env | overrides
 
 
-def empty_warehouse(catalog: Catalog) -> None:
-    """Drop every table and view of the graph's namespaces: the platform's warehouse is shared
-    by the tests that run the graph or the upkeep jobs (which maintain every table)."""
-    for namespace in ("raw", "staging", "analytics", "ml"):
-        if (namespace,) not in catalog.list_namespaces():
-            continue
-        for view in catalog.list_views(namespace):
-            catalog.drop_view(view)
-        for table in catalog.list_tables(namespace):
-            catalog.purge_table(table)
-
-
 def settings_of(layout: Layout, kind: str, **overrides: str) -> Settings:
     return load_settings(environment(layout, kind, **overrides))
 

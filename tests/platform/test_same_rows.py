@@ -38,11 +38,11 @@ from pyiceberg.catalog import Catalog
 
 from lakehouse.catalog import build_catalog
 from lakehouse.loopback.layout import Layout
+from lakehouse.loopback.warehouse import GRAPH_NAMESPACES, empty_graph_tables
 from lakehouse.settings import load_settings
-from tests.platform.conftest import empty_warehouse, environment
+from tests.platform.conftest import environment
 
 pytestmark = pytest.mark.slow
-LAYERS = ("raw", "staging", "analytics", "ml")
 FAKER = {"LAKEHOUSE_FAKER_COUNT": "1000", "LAKEHOUSE_FAKER_SEED": "42"}
 INSTANT = dt.datetime(2000, 6, 30, 12, 0, tzinfo=dt.UTC)
 RUN_STAMPED = frozenset({"updated_at"})
@@ -94,7 +94,7 @@ def runs(platform: Layout, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     # partitions of earlier demos, which would narrow this run's range.
     on_platform = environment(platform, "rest", LAKEHOUSE_HOME=str(home / "platform"))
     on_platform.pop("DAGSTER_HOME", None)
-    empty_warehouse(build_catalog(load_settings(on_platform)))
+    empty_graph_tables(build_catalog(load_settings(on_platform)))
     logs = {name: home / f"{name}.log" for name in ("embedded", "platform")}
     processes = {
         "embedded": _demo(embedded, logs["embedded"]),
@@ -142,7 +142,7 @@ def fingerprint(table: pa.Table) -> dict[str, Any]:
 def fingerprints(catalog: Catalog) -> dict[str, dict[str, Any]]:
     return {
         ".".join(identifier): fingerprint(catalog.load_table(identifier).scan().to_arrow())
-        for namespace in LAYERS
+        for namespace in GRAPH_NAMESPACES
         for identifier in sorted(catalog.list_tables(namespace))
     }
 

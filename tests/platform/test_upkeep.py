@@ -13,10 +13,11 @@ import pytest
 from lakehouse.catalog import build_catalog, catalog_properties
 from lakehouse.definitions import build_definitions
 from lakehouse.loopback.layout import Layout
+from lakehouse.loopback.warehouse import empty_graph_tables
 from lakehouse.settings import load_settings
 from lakehouse.upkeep.jobs import UPKEEP_JOBS
 from lakehouse.upkeep.storage import Storage
-from tests.platform.conftest import empty_warehouse, environment
+from tests.platform.conftest import environment
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "upkeep"))
 from upkeep_tables import appender, events
@@ -41,7 +42,7 @@ def test_every_upkeep_job_runs_on_s3_and_the_rest_catalog(platform: Layout, tmp_
     env.pop("DAGSTER_HOME", None)
     settings = load_settings(env)
     catalog = build_catalog(settings)
-    empty_warehouse(catalog)  # the jobs maintain every table of the catalog
+    empty_graph_tables(catalog)  # the jobs maintain every table of the catalog
     append = appender(catalog)
     for batch in range(6):
         append(events(batch * 10, 10))
