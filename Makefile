@@ -89,5 +89,9 @@ bench: setup
 	$(VENV)/bin/python bench/write.py
 	$(VENV)/bin/python bench/compaction.py
 
+# Embedded against the loopback platform (make platform-up first): per layer, a query, medians.
+bench-platform: setup
+	$(VENV)/bin/python bench/platform_vs_embedded.py
+
 clean:
 	rm -rf .lakehouse .pytest_cache
