@@ -6,14 +6,16 @@ them, so a comparison of runtimes or a timed run starts from empty tables.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from pyiceberg.catalog import Catalog
 
 GRAPH_NAMESPACES = ("raw", "staging", "analytics", "ml")
 
 
-def empty_graph_tables(catalog: Catalog) -> None:
+def empty_graph_tables(catalog: Catalog, namespaces: Iterable[str] = GRAPH_NAMESPACES) -> None:
     """Drop every view and purge every table of the graph's namespaces (they stay)."""
-    for namespace in GRAPH_NAMESPACES:
+    for namespace in namespaces:
         if (namespace,) not in catalog.list_namespaces():
             continue
         for view in catalog.list_views(namespace):

@@ -65,13 +65,14 @@ class Runs:
     logs: dict[str, str]
 
 
+# pyspark's Connect builder marks this process's environment (SPARK_CONNECT_MODE_ENABLED,
+# SPARK_REMOTE) once another test's session has started: a child would then refuse local Spark.
+INHERITED_NOT = ("LAKEHOUSE_", "DAGSTER_HOME", "SPARK_REMOTE", "SPARK_CONNECT_", "SPARK_LOCAL_")
+
+
 def _process_environment(settings: dict[str, str]) -> dict[str, str]:
-    """This process's environment without its LAKEHOUSE_*/DAGSTER_HOME, plus ``settings``."""
-    keep = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith("LAKEHOUSE_") and name != "DAGSTER_HOME"
-    }
+    """This process's environment without its settings and Spark modes, plus ``settings``."""
+    keep = {name: value for name, value in os.environ.items() if not name.startswith(INHERITED_NOT)}
     return keep | settings
 
 
