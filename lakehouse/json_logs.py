@@ -23,7 +23,7 @@ class JsonLogFormatter(DagsterJsonLogFormatter):
 
     def format(self, record: logging.LogRecord) -> str:
         if record.exc_info:
+            text = record.exc_text or self.formatException(record.exc_info)
             record = copy.copy(record)
-            record.exc_text = record.exc_text or self.formatException(record.exc_info)
-            record.exc_info = None
+            record.exc_text, record.exc_info = text, None
         return super().format(record)
