@@ -29,13 +29,21 @@ def gdpr_erasure(
         (None, s, config.requested_by) for s in config.subject_ids
     ]
     work += [(uri, r.subject_id, r.requested_by) for uri, r in queued]
-    rows = 0
-    for uri, subject, requested_by in work:
-        report = erase_subject(
-            catalog, subject, requested_by, timeout_seconds=settings.commit_timeout_seconds
-        )
-        rows += report.rows_deleted
-        context.log.info("erasure %s: %d rows", report.request_id, report.rows_deleted)
-        if uri is not None:
-            storage.delete(uri)
+    rows, audit = 0, upkeep.audit_store()
+    try:
+        for uri, subject, requested_by in work:
+            report = erase_subject(
+                catalog,
+                subject,
+                requested_by,
+                timeout_seconds=settings.commit_timeout_seconds,
+                audit=audit,
+                run_id=context.run_id,
+            )
+            rows += report.rows_deleted
+            context.log.info("erasure %s: %d rows", report.request_id, report.rows_deleted)
+            if uri is not None:
+                storage.delete(uri)
+    finally:
+        audit.close()
     return dg.MaterializeResult(metadata={"requests": len(work), "rows_deleted": rows})
