@@ -152,6 +152,14 @@ class CoreSettings(BaseModel):
     audit_password: SecretStr | None = Field(
         None, description="password of the audit store's PostgreSQL user"
     )
+    audit_retention_user: str | None = Field(
+        None,
+        description="PostgreSQL login of the audit store's retention role, used by the "
+        "retention job alone to purge audit rows older than seven years",
+    )
+    audit_retention_password: SecretStr | None = Field(
+        None, description="password of the audit retention login"
+    )
     audit_trino_events_token: SecretStr | None = Field(
         None,
         description="bearer token Trino's HTTP event listener sends to the audit receiver "
@@ -323,6 +331,7 @@ class Settings(UpkeepSettings, CoreSettings):
                 self.trino_client_secret,
                 self.upkeep_trino_client_secret,
                 self.audit_password,
+                self.audit_retention_password,
                 self.audit_trino_events_token,
                 self.openlineage_api_key,
             )
