@@ -11,6 +11,7 @@ import dagster as dg
 
 from lakehouse.analytics.assets import build_analytics_assets
 from lakehouse.automation import apply_policies, build_automation
+from lakehouse.governance.consent_asset import consents
 from lakehouse.governance.sensors import configured_governance_sensors
 from lakehouse.ml import build_ml_assets, build_ml_checks
 from lakehouse.raw.assets import build_raw_assets
@@ -35,6 +36,7 @@ def build_definitions(environ: Mapping[str, str] | None = None) -> dg.Definition
                 *build_staging_assets(),
                 *build_analytics_assets(settings),
                 *build_ml_assets(),
+                consents,  # governance/consents: what the ml features may use (seed §5.2)
                 *upkeep.assets,
             ]
         ),

@@ -192,6 +192,11 @@ class CoreSettings(BaseModel):
         description="where retention archives rows before deleting them: a directory or "
         "s3://bucket/prefix (default <warehouse>/archive)",
     )
+    consents_inbox: str | None = Field(
+        None,
+        description="where consent decisions arrive as JSON Lines files for governance/consents: "
+        "a directory or s3://bucket/prefix (default <home>/consents)",
+    )
 
     @property
     def audit_store_url(self) -> str:
@@ -210,6 +215,10 @@ class CoreSettings(BaseModel):
     def lineage_file(self) -> Path:
         """The file transport's JSON Lines file (one event a line)."""
         return self.home.expanduser().resolve() / "openlineage" / "events.jsonl"
+
+    @property
+    def consent_inbox(self) -> str:
+        return self.consents_inbox or (self.home.expanduser().resolve() / "consents").as_uri()
 
     @property
     def archive_root(self) -> str | None:
