@@ -8,6 +8,7 @@ from pydantic import Field
 from lakehouse.upkeep.asset import upkeep_asset
 from lakehouse.upkeep.erasure import requests as erasure_requests
 from lakehouse.upkeep.erasure.erase import erase_subject
+from lakehouse.upkeep.erasure.versions import record_versions_gone, s3_version_counter
 from lakehouse.upkeep.resource import UpkeepResource
 
 
@@ -44,6 +45,17 @@ def gdpr_erasure(
             context.log.info("erasure %s: %d rows", report.request_id, report.rows_deleted)
             if uri is not None:
                 storage.delete(uri)
+        # Earlier erasures whose files' last versions have now expired get their closing row.
+        versions = s3_version_counter(catalog.properties)
+        waiting = record_versions_gone(audit, versions, run_id=context.run_id)
     finally:
         audit.close()
-    return dg.MaterializeResult(metadata={"requests": len(work), "rows_deleted": rows})
+    for request_id, left in sorted(waiting.items()):
+        context.log.info("erasure %s: %d object version(s) still stored", request_id, left)
+    return dg.MaterializeResult(
+        metadata={
+            "requests": len(work),
+            "rows_deleted": rows,
+            "erasures_awaiting_version_expiry": len(waiting),
+        }
+    )

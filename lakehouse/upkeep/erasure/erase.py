@@ -57,6 +57,8 @@ class TableErasure:
     files_deleted: int = 0
     tags_removed: list[str] = field(default_factory=list)
     remaining_holders: int = 0  # files still reachable holding the subject: must be 0
+    # What expiry deleted: versioned buckets keep them until their lifecycle rule (versions.py)
+    deleted_files: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -166,6 +168,7 @@ def erase_from_table(
     )
     result.snapshots_expired = len(expired.expired)
     result.files_deleted = len(expired.deleted_files)
+    result.deleted_files = sorted(expired.deleted_files)
     after = load_history(catalog.load_table(identifier))
     result.remaining_holders = len(reachable_files(after) & holders)
     return result
