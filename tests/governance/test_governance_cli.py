@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sqlite3
+import subprocess
 
 import psycopg2
 import pyarrow.compute as pc
@@ -17,6 +19,7 @@ from lakehouse.governance.archive import ArchiveRange, archive_rows, content_dig
 from lakehouse.governance.audit.configured import audit_store
 from lakehouse.governance.pii import subject_hash
 from lakehouse.iceberg.writes import WriteRequest, write
+from tests.cli.test_cli import LAKEHOUSE
 from tests.cli.test_cli import _run as lakehouse
 
 
@@ -126,3 +129,45 @@ def test_gdpr_export_writes_the_subject_and_audits_it(pii_catalog, settings, tmp
     assert "7" not in json.dumps(audit.details["rows"])
     wrong = lakehouse("gdpr", "export", "7", "--table", "staging.products", home=tmp_path)
     assert wrong.returncode == 2 and "staging.products" in wrong.stderr
+
+
+def test_serve_trino_events_records_a_read_of_a_pii_table(pii_catalog, settings, tmp_path):  # noqa: F811
+    import socket
+    import time
+    import urllib.request
+
+    from test_trino_events import event
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
+    env = clean | {"LAKEHOUSE_HOME": str(tmp_path), "LAKEHOUSE_AUDIT_TRINO_EVENTS_TOKEN": "t0k"}
+    server = subprocess.Popen(
+        [str(LAKEHOUSE), "audit", "serve-trino-events", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(300):  # the command imports the location's libraries first
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.2)
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/trino/events",
+            data=json.dumps(event("select_pii")).encode(),
+            headers={"Authorization": "Bearer t0k", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            assert json.loads(answer.read())["recorded"] == 2
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    rows = [r.record for r in audit_store(settings).list(object="staging.*")]
+    assert sorted((r.action, r.object) for r in rows) == [
+        ("trino.query.read_pii", "staging.purchases"),
+        ("trino.query.read_pii", "staging.users"),
+    ]
