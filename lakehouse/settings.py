@@ -152,6 +152,14 @@ class CoreSettings(BaseModel):
     audit_password: SecretStr | None = Field(
         None, description="password of the audit store's PostgreSQL user"
     )
+    audit_retention_user: str | None = Field(
+        None,
+        description="PostgreSQL login of the audit store's retention role, used by the "
+        "retention job alone to purge audit rows older than seven years",
+    )
+    audit_retention_password: SecretStr | None = Field(
+        None, description="password of the audit retention login"
+    )
     audit_trino_events_token: SecretStr | None = Field(
         None,
         description="bearer token Trino's HTTP event listener sends to the audit receiver "
@@ -184,6 +192,11 @@ class CoreSettings(BaseModel):
         description="where retention archives rows before deleting them: a directory or "
         "s3://bucket/prefix (default <warehouse>/archive)",
     )
+    consents_inbox: str | None = Field(
+        None,
+        description="where consent decisions arrive as JSON Lines files for governance/consents: "
+        "a directory or s3://bucket/prefix (default <home>/consents)",
+    )
 
     @property
     def audit_store_url(self) -> str:
@@ -202,6 +215,10 @@ class CoreSettings(BaseModel):
     def lineage_file(self) -> Path:
         """The file transport's JSON Lines file (one event a line)."""
         return self.home.expanduser().resolve() / "openlineage" / "events.jsonl"
+
+    @property
+    def consent_inbox(self) -> str:
+        return self.consents_inbox or (self.home.expanduser().resolve() / "consents").as_uri()
 
     @property
     def archive_root(self) -> str | None:
@@ -323,6 +340,7 @@ class Settings(UpkeepSettings, CoreSettings):
                 self.trino_client_secret,
                 self.upkeep_trino_client_secret,
                 self.audit_password,
+                self.audit_retention_password,
                 self.audit_trino_events_token,
                 self.openlineage_api_key,
             )

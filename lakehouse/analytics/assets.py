@@ -18,6 +18,7 @@ from dagster_dbt import dbt_assets
 from pyiceberg.catalog import Catalog
 from pyiceberg.table.snapshots import Snapshot, ancestors_of
 
+from lakehouse.analytics.column_lineage import load_column_lineage
 from lakehouse.analytics.prepare import prepare_if_dev
 from lakehouse.analytics.project import analytics_project, load_manifest
 from lakehouse.analytics.resources import LakehouseDbtCliResource
@@ -107,7 +108,9 @@ def build_analytics_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     prepare_if_dev(target)
     project = analytics_project(target)
     manifest = load_manifest(project)
-    translator = LakehouseDbtTranslator()
+    translator = LakehouseDbtTranslator(
+        load_column_lineage(project.project_dir / project.target_path)
+    )
 
     @dbt_assets(
         manifest=manifest,

@@ -30,6 +30,8 @@ LAYER_FRESHNESS: dict[str, dg.FreshnessPolicy] = {
     # Features feed weekly retraining and daily scoring: a missed day warns, a week fails.
     "ml": dg.FreshnessPolicy.time_window(fail_window=7 * DAY, warn_window=2 * DAY),
     "upkeep": DAILY,  # retention, compaction, expiry, restore check, erasure: nightly
+    # The consents, read before each ml run: a withdrawal reaches the features as fast.
+    "governance": dg.FreshnessPolicy.time_window(fail_window=7 * DAY, warn_window=2 * DAY),
 }
 # Upkeep assets on another cadence than nightly (lakehouse/upkeep/jobs.py's crons).
 ASSET_FRESHNESS: dict[str, dg.FreshnessPolicy] = {

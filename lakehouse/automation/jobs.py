@@ -30,9 +30,10 @@ daily_transforms_job = dg.define_asset_job(
 )
 ml_job = dg.define_asset_job(
     ML_JOB,
-    selection=dg.AssetSelection.key_prefixes("ml") | WHOLE_HISTORY,
-    description="Rebuild the whole-history analytics models (customer_lifetime_value), then "
-    "the ml features and training set from the analytics tables.",
+    selection=dg.AssetSelection.key_prefixes("ml", ["governance", "consents"]) | WHOLE_HISTORY,
+    description="Rebuild the whole-history analytics models (customer_lifetime_value) and "
+    "read new consent decisions, then the ml features and training set from the analytics "
+    "tables, less the subjects who withdrew consent to profiling.",
 )
 
 JOBS: list[dg.UnresolvedAssetJobDefinition] = [raw_ingest_job, daily_transforms_job, ml_job]

@@ -8,6 +8,10 @@ import sys
 from collections.abc import Sequence
 
 from lakehouse.cli import publish_staged as staged
+from lakehouse.cli.audit import COMMAND as AUDIT_COMMAND
+from lakehouse.cli.audit import add_audit_commands, run_audit_command
+from lakehouse.cli.governance import COMMANDS as GOVERNANCE_COMMANDS
+from lakehouse.cli.governance import add_governance_commands, run_governance_command
 from lakehouse.cli.quarantine import COMMAND as QUARANTINE_COMMAND
 from lakehouse.cli.quarantine import add_quarantine_commands, run_quarantine_command
 from lakehouse.cli.upkeep import COMMANDS as UPKEEP_COMMANDS
@@ -30,6 +34,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     add_upkeep_commands(commands)  # restore, erase
     add_quarantine_commands(commands)  # quarantine list|replay
+    add_audit_commands(commands)  # audit list|verify|init-db|serve-trino-events
+    add_governance_commands(commands)  # archive list|restore, gdpr export
     staged.add_arguments(
         commands.add_parser(
             staged.COMMAND,
@@ -43,6 +49,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_upkeep_command(args)
         if args.command == QUARANTINE_COMMAND:
             return run_quarantine_command(args)
+        if args.command == AUDIT_COMMAND:
+            return run_audit_command(args)
+        if args.command in GOVERNANCE_COMMANDS:
+            return run_governance_command(args)
         if args.command == staged.COMMAND:
             return staged.run(args)
         if args.command == "tables":

@@ -12,6 +12,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandera.pandas as pa
 
+    from lakehouse.settings import Settings
+    from lakehouse.wap.replay import ReplayResult
+
 COMMAND = "quarantine"
 
 
@@ -63,6 +66,8 @@ def run_quarantine_command(args: argparse.Namespace) -> int:
     from lakehouse.settings import get_settings
     from lakehouse.wap.replay import replay
 
+    settings = get_settings()
+
     identifier = tuple(args.table.split("."))
     schema = contracts().get(identifier)
     if schema is None:
@@ -72,10 +77,36 @@ def run_quarantine_command(args: argparse.Namespace) -> int:
         catalog,
         identifier,
         lambda table: validate_rows(schema, table),
-        commit_timeout_seconds=get_settings().commit_timeout_seconds,
+        commit_timeout_seconds=settings.commit_timeout_seconds,
     )
+    if result.batches:
+        _record_replay(settings, args.table, result)
     print(
         f"{result.table}: {result.batches} batch(es) replayed, {result.published_rows} row(s) "
         f"published, {result.requarantined_rows} still failing and quarantined again"
     )
     return 0
+
+
+def _record_replay(settings: Settings, table: str, result: ReplayResult) -> None:
+    """The replay in the audit trail (seed §5.1), with the operator's login as its actor."""
+    import getpass
+
+    from lakehouse.governance.audit import audit_store
+    from lakehouse.governance.audit.recorders import replay_record
+
+    store = audit_store(settings)
+    try:
+        store.append(
+            [
+                replay_record(
+                    table,
+                    result.batches,
+                    result.published_rows,
+                    result.requarantined_rows,
+                    actor=f"user:{getpass.getuser()}",
+                )
+            ]
+        )
+    finally:
+        store.close()

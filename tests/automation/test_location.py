@@ -69,7 +69,8 @@ def test_jobs_select_their_layers(defs):
 
     assert keys(RAW_INGEST_JOB) == {"raw"}
     assert keys(DAILY_TRANSFORMS_JOB) == {"staging", "analytics"}
-    assert keys(ML_JOB) == {"ml", "analytics"}  # the whole-history models it consumes
+    # the whole-history models it consumes, and the consents it must honour
+    assert keys(ML_JOB) == {"ml", "analytics", "governance"}
     lifetime_value = dg.AssetKey(["analytics", "customer_lifetime_value"])
     assert lifetime_value in defs.resolve_job_def(ML_JOB).asset_layer.executable_asset_keys
     assert (

@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import attr
 import dagster as dg
 from openlineage.client.event_v2 import RunEvent as LineageEvent
 from openlineage.client.event_v2 import RunState
@@ -88,6 +89,16 @@ def catalog_locator(catalog: Catalog, fallback_root: str) -> Locate:
             return f"{fallback_root.rstrip('/')}/{table.replace('.', '/')}"
 
     return locate
+
+
+def assertions_metadata(assertions: Sequence[Assertion]) -> dict[str, dg.MetadataValue]:
+    """A check's assertions as its metadata, which the run sensor turns into the OpenLineage
+    ``dataQualityAssertions`` facet."""
+    items = [
+        {k: v for k, v in attr.asdict(a, recurse=True).items() if v is not None and v != {}}
+        for a in assertions
+    ]
+    return {ASSERTIONS_METADATA: dg.MetadataValue.json(items)}
 
 
 def _assertions(event: RunEvent) -> list[Assertion]:
