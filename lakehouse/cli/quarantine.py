@@ -74,8 +74,5 @@ def run_quarantine_command(args: argparse.Namespace) -> int:
         lambda table: validate_rows(schema, table),
         commit_timeout_seconds=get_settings().commit_timeout_seconds,
     )
-    print(
-        f"{result.table}: {result.batches} batch(es) replayed, {result.published_rows} row(s) "
-        f"published, {result.requarantined_rows} still failing and quarantined again"
-    )
+    print(result.summary())
     return 0
