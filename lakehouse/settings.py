@@ -244,6 +244,11 @@ class Settings(UpkeepSettings, CoreSettings):
             problems.append(
                 f"{PREFIX}UPKEEP_TRINO_TOKEN_URI: the upkeep client needs the token endpoint"
             )
+        home = self.home.expanduser()
+        if home.exists() and not home.is_dir():
+            problems.append(
+                f"{PREFIX}HOME: {home} is a file; name a directory (created if missing)"
+            )
         if self.warehouse and self.warehouse.startswith("s3") and not self.s3_endpoint:
             problems.append(f"{PREFIX}S3_ENDPOINT: an s3:// warehouse needs the S3 endpoint URL")
         if self.runtime == "platform":
