@@ -60,6 +60,7 @@ def run_quarantine_command(args: argparse.Namespace) -> int:
             print(f"{row['table']}  {row['rows']} rows in {row['batches']} batch(es)  {rules}")
         return 0
     from lakehouse.quality import validate_rows
+    from lakehouse.raw.drift import drift_released
     from lakehouse.settings import get_settings
     from lakehouse.wap.replay import replay
 
@@ -72,6 +73,7 @@ def run_quarantine_command(args: argparse.Namespace) -> int:
         catalog,
         identifier,
         lambda table: validate_rows(schema, table),
+        release=drift_released,
         commit_timeout_seconds=get_settings().commit_timeout_seconds,
     )
     print(result.summary())

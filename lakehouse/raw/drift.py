@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from lakehouse.raw.streams import AIRBYTE_META_FIELDS, RawStream
+from lakehouse.raw.streams import AIRBYTE_META_FIELDS, STREAMS_BY_NAME, RawStream
 from lakehouse.wap.hold import Hold
 
 BREAKING_DRIFT = "schema_drift_breaking"
@@ -56,5 +56,14 @@ def drift_hold(stream: RawStream, drift: Drift) -> Hold | None:
         f"{stream.name}: the source stopped sending declared column(s) "
         f"{', '.join(drift.removed)}; update the contract in lakehouse/raw/streams.py, then "
         f"`lakehouse quarantine replay` the batch",
-        {"removed": list(drift.removed), "added": list(drift.added)},
+        {"stream": stream.name, "removed": list(drift.removed), "added": list(drift.added)},
     )
+
+
+def drift_released(hold: Hold) -> bool:
+    """A replay's ``release``: a breaking change is resolved once the stream's current contract
+    no longer declares the columns the source stopped sending."""
+    stream = STREAMS_BY_NAME.get(str(hold.details.get("stream")))
+    if hold.rule != BREAKING_DRIFT or stream is None:
+        return False
+    return not set(hold.details.get("removed") or ()) & set(stream.schema.names)
