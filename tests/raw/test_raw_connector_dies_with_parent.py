@@ -44,7 +44,10 @@ def test_a_killed_sync_takes_its_connector_along_and_its_files_go_next_time(tmp_
     deadline = time.monotonic() + 30
     while _connectors(tmp_path / TEMP_PREFIX) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert _connectors(tmp_path / TEMP_PREFIX) == []
+    survivors = _connectors(tmp_path / TEMP_PREFIX)
+    for pid in survivors:  # never leave this test's own connector behind
+        os.kill(pid, signal.SIGKILL)
+    assert survivors == []
     left = list(tmp_path.glob(f"{TEMP_PREFIX}*"))
     assert len(left) == 1  # SIGKILL leaves no chance to clean up...
     original, tempfile.tempdir = tempfile.tempdir, str(tmp_path)
