@@ -80,9 +80,6 @@ class CoreSettings(BaseModel):
         description="instant source-faker takes as now, ISO 8601 (its dates run from 2000 to it); "
         "unset follows the wall clock. Pins the demo data for reproducible runs and tests",
     )
-    pyairbyte_python: Path | None = Field(
-        None, description="python of the isolated PyAirbyte environment (embedded)"
-    )
     faker_executable: Path | None = Field(
         None, description="source-faker executable of the connector environment (embedded)"
     )
@@ -279,10 +276,6 @@ class Settings(UpkeepSettings, CoreSettings):
     @property
     def warehouse_location(self) -> str:
         return self.warehouse or (self.home_dir / "warehouse").as_uri()
-
-    @property
-    def pyairbyte_python_path(self) -> Path:
-        return self.pyairbyte_python or REPO_ROOT / ".venvs" / "pyairbyte" / "bin" / "python"
 
     @property
     def faker_executable_path(self) -> Path:

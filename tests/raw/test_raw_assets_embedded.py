@@ -1,6 +1,6 @@
 """The embedded raw assets end to end: real source-faker, Iceberg IO manager, temp catalog.
 
-Slow: two materialisations, one PyAirbyte worker each.
+Slow: two materialisations, one connector run each.
 """
 
 from __future__ import annotations
