@@ -27,6 +27,7 @@ from pyiceberg.expressions import GreaterThanOrEqual
 
 from lakehouse.automation.jobs import DAILY_TRANSFORMS_JOB, ML_JOB, RAW_INGEST_JOB
 from lakehouse.catalog import build_catalog
+from lakehouse.cli.abandoned_runs import fail_abandoned_runs
 from lakehouse.cli.inventory import list_tables
 from lakehouse.partitions import DAILY
 from lakehouse.raw.streams import ASSET_KEYS
@@ -137,7 +138,10 @@ def run_demo(
     defs = build_definitions(environ)
     settings = get_settings() if environ is None else load_settings(dict(environ))
     catalog = build_catalog(settings)
-    results = run_stages(defs, instance or _instance(), catalog, echo, first_day)
+    instance = instance or _instance()
+    for run_id in fail_abandoned_runs(instance):
+        echo(f"run {run_id}: its process was killed mid-run; marked failed")
+    results = run_stages(defs, instance, catalog, echo, first_day)
     materialised = {
         event.asset_key.to_user_string(): event.step_materialization_data.materialization.metadata
         for result in results

@@ -304,12 +304,13 @@ def remove_abandoned_temp_dirs() -> None:
     """Temporary directories of syncs whose process is gone (killed mid-sync)."""
     for path in Path(tempfile.gettempdir()).glob(f"{TEMP_PREFIX}*"):
         pid = path.name.removeprefix(TEMP_PREFIX).split("-", 1)[0]
-        if not pid.isdigit() or _alive(int(pid)):
+        if not pid.isdigit() or process_alive(int(pid)):
             continue
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process of this id exists on this host (of any user)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
