@@ -32,6 +32,13 @@ RECORD_COLUMN = "<record>"
 RECORD_HINT = re.compile(rb'"type"\s*:\s*"RECORD"')
 STREAM_HINT = re.compile(rb'"stream"\s*:\s*"([^"\\]{1,200})"')
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+EMITTED_AT = re.compile(r'"emitted_at"\s*:\s*[-+0-9.eE]+')
+
+
+def line_fingerprint(text: str) -> str:
+    """A refused line's fingerprint without its ``emitted_at``, which differs at each read:
+    a record re-read after a sync that stored no state is not quarantined twice."""
+    return fingerprint_text(EMITTED_AT.sub('"emitted_at":0', text))
 
 
 @dataclass(frozen=True)
@@ -138,7 +145,7 @@ class SyncReader:
 
     def _unparseable(self, text: str, name: str | None) -> None:
         refused = RefusedRecord(
-            text, (Fault(RECORD_COLUMN, UNPARSEABLE, ""),), None, None, fingerprint_text(text)
+            text, (Fault(RECORD_COLUMN, UNPARSEABLE, ""),), None, None, line_fingerprint(text)
         )
         sink = self.streams.get(name) if name is not None else None
         if sink is None:
@@ -158,7 +165,7 @@ class SyncReader:
         sink = self.streams.get(name)
         if sink is None:
             fault = Fault("stream", UNKNOWN_STREAM, value_text(name))
-            refused = RefusedRecord(text, (fault,), None, None, fingerprint_text(text))
+            refused = RefusedRecord(text, (fault,), None, None, line_fingerprint(text))
             self.unknown.append((name, refused))
             self.unattributed += 1
             return

@@ -166,3 +166,12 @@ def test_a_key_sent_twice_keeps_the_latest_by_cursor_and_quarantines_the_rest():
 def test_every_typed_row_keeps_its_declared_schema():
     batch = stream_batch(_read(_record(_product())).streams["products"], fallback_ms=0)
     assert batch.table.schema == STREAMS_BY_NAME["products"].schema
+
+
+def test_a_refused_line_read_again_later_has_the_same_fingerprint():
+    line = b'{"type":"RECORD","record":{"stream":"products","data":"x","emitted_at":1}}'
+    again = line.replace(b'"emitted_at":1', b'"emitted_at": 1796351432560.5')
+    first, second = (_read(text).streams["products"].refused[0] for text in (line, again))
+    assert first.fingerprint == second.fingerprint
+    other = _read(line.replace(b'"x"', b'"y"')).streams["products"].refused[0]
+    assert other.fingerprint != first.fingerprint
