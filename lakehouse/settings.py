@@ -80,9 +80,6 @@ class CoreSettings(BaseModel):
         description="instant source-faker takes as now, ISO 8601 (its dates run from 2000 to it); "
         "unset follows the wall clock. Pins the demo data for reproducible runs and tests",
     )
-    pyairbyte_python: Path | None = Field(
-        None, description="python of the isolated PyAirbyte environment (embedded)"
-    )
     faker_executable: Path | None = Field(
         None, description="source-faker executable of the connector environment (embedded)"
     )
@@ -261,6 +258,11 @@ class Settings(UpkeepSettings, CoreSettings):
             problems.append(
                 f"{PREFIX}UPKEEP_TRINO_TOKEN_URI: the upkeep client needs the token endpoint"
             )
+        home = self.home.expanduser()
+        if home.exists() and not home.is_dir():
+            problems.append(
+                f"{PREFIX}HOME: {home} is a file; name a directory (created if missing)"
+            )
         if self.warehouse and self.warehouse.startswith("s3") and not self.s3_endpoint:
             problems.append(f"{PREFIX}S3_ENDPOINT: an s3:// warehouse needs the S3 endpoint URL")
         if self.runtime == "platform":
@@ -291,10 +293,6 @@ class Settings(UpkeepSettings, CoreSettings):
     @property
     def warehouse_location(self) -> str:
         return self.warehouse or (self.home_dir / "warehouse").as_uri()
-
-    @property
-    def pyairbyte_python_path(self) -> Path:
-        return self.pyairbyte_python or REPO_ROOT / ".venvs" / "pyairbyte" / "bin" / "python"
 
     @property
     def faker_executable_path(self) -> Path:

@@ -27,6 +27,7 @@ from pyiceberg.expressions import GreaterThanOrEqual
 
 from lakehouse.automation.jobs import DAILY_TRANSFORMS_JOB, ML_JOB, RAW_INGEST_JOB
 from lakehouse.catalog import build_catalog
+from lakehouse.cli.abandoned_runs import fail_abandoned_runs
 from lakehouse.cli.inventory import list_tables
 from lakehouse.partitions import DAILY
 from lakehouse.raw.streams import ASSET_KEYS
@@ -137,21 +138,48 @@ def run_demo(
     defs = build_definitions(environ)
     settings = get_settings() if environ is None else load_settings(dict(environ))
     catalog = build_catalog(settings)
-    results = run_stages(defs, instance or _instance(), catalog, echo, first_day)
-    new_rows = {
+    instance = instance or _instance()
+    for run_id in fail_abandoned_runs(instance):
+        echo(f"run {run_id}: its process was killed mid-run; marked failed")
+    results = run_stages(defs, instance, catalog, echo, first_day)
+    materialised = {
         event.asset_key.to_user_string(): event.step_materialization_data.materialization.metadata
         for result in results
         for event in result.get_asset_materialization_events()
         if event.asset_key is not None
     }
-    echo(f"{'table':<28}{'rows':>8}{'new':>8}  snapshot_id")
+    gated = {
+        check.asset_key.to_user_string(): check.metadata
+        for result in results
+        for check in result.get_asset_check_evaluations()
+    }
+    echo(f"{'table':<28}{'rows':>8}{'published':>10}{'quarantined':>12}  snapshot_id")
     for row in list_tables(catalog):
-        written = new_rows.get(f"{row['namespace']}/{row['table']}", {}).get("rows_written")
-        new = written.value if written is not None else 0
+        key = f"{row['namespace']}/{row['table']}"
+        published, quarantined = published_and_quarantined(
+            materialised.get(key, {}), gated.get(key, {})
+        )
         name = f"{row['namespace']}.{row['table']}"
-        echo(f"{name:<28}{row['rows']:>8}{new:>8}  {row['snapshot_id']}")
+        echo(f"{name:<28}{row['rows']:>8}{published:>10}{quarantined:>12}  {row['snapshot_id']}")
     for result in results:
         for check in result.get_asset_check_evaluations():
             if not check.passed:
                 echo(f"check failed: {check.asset_key.to_user_string()} {check.check_name}")
     return 0 if all(result.success for result in results) else 1
+
+
+def published_and_quarantined(
+    materialised: Mapping[str, Any], gate: Mapping[str, Any]
+) -> tuple[int, int]:
+    """What a run did to one table: rows now on main, rows now in quarantine. Written rows
+    are published only when the gate says so (a write-audit-publish write lands on a branch);
+    records the raw reader refused went to quarantine before the write."""
+
+    def value(metadata: Mapping[str, Any], name: str) -> int:
+        found = metadata.get(name)
+        return int(getattr(found, "value", found) or 0)
+
+    refused = value(materialised, "airbyte/records_refused")
+    if "rows_published" in gate:
+        return value(gate, "rows_published"), value(gate, "rows_quarantined") + refused
+    return value(materialised, "rows_written"), refused

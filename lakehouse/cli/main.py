@@ -16,11 +16,13 @@ from lakehouse.cli.quarantine import COMMAND as QUARANTINE_COMMAND
 from lakehouse.cli.quarantine import add_quarantine_commands, run_quarantine_command
 from lakehouse.cli.upkeep import COMMANDS as UPKEEP_COMMANDS
 from lakehouse.cli.upkeep import add_upkeep_commands, run_upkeep_command
-from lakehouse.settings import SettingsError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lakehouse", description=__doc__)
+    parser.add_argument(
+        "--debug", action="store_true", help="print a failure's traceback, not one line"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     tables = commands.add_parser("tables", help="list every Iceberg table with its size")
     tables.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -66,9 +68,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from lakehouse.cli.demo import run_demo
 
         return run_demo(first_day=args.since)
-    except SettingsError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except Exception as error:  # one line naming the fix (lakehouse/cli/failures.py)
+        if args.debug:
+            raise
+        from lakehouse.cli.failures import one_line
+
+        line, code = one_line(error)
+        print(f"error: {line}", file=sys.stderr)
+        return code
 
 
 def _day(value: str) -> str:

@@ -63,6 +63,7 @@ def run_quarantine_command(args: argparse.Namespace) -> int:
             print(f"{row['table']}  {row['rows']} rows in {row['batches']} batch(es)  {rules}")
         return 0
     from lakehouse.quality import validate_rows
+    from lakehouse.raw.drift import drift_released
     from lakehouse.settings import get_settings
     from lakehouse.wap.replay import replay
 
@@ -77,14 +78,12 @@ def run_quarantine_command(args: argparse.Namespace) -> int:
         catalog,
         identifier,
         lambda table: validate_rows(schema, table),
+        release=drift_released,
         commit_timeout_seconds=settings.commit_timeout_seconds,
     )
     if result.batches:
         _record_replay(settings, args.table, result)
-    print(
-        f"{result.table}: {result.batches} batch(es) replayed, {result.published_rows} row(s) "
-        f"published, {result.requarantined_rows} still failing and quarantined again"
-    )
+    print(result.summary())
     return 0
 
 
@@ -103,7 +102,7 @@ def _record_replay(settings: Settings, table: str, result: ReplayResult) -> None
                     table,
                     result.batches,
                     result.published_rows,
-                    result.requarantined_rows,
+                    result.still_failing_rows,
                     actor=f"user:{getpass.getuser()}",
                 )
             ]

@@ -9,7 +9,7 @@ from lakehouse.settings import Settings
 
 
 def build_raw_assets(settings: Settings) -> list[dg.AssetsDefinition]:
-    """PyAirbyte in a subprocess (embedded) or syncs on the Airbyte server (platform)."""
+    """The connector run locally (embedded) or syncs on the Airbyte server (platform)."""
     if settings.runtime == "platform":
         # Imported here: dagster-airbyte costs ~1.5 s of load that the embedded runtime never uses.
         from lakehouse.raw.platform import build_platform_raw_assets

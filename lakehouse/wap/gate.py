@@ -38,6 +38,9 @@ def _audit_metadata(outcome: AuditOutcome) -> dict[str, dg.MetadataValue]:
         "wap/published": dg.MetadataValue.bool(outcome.published),
         "wap/quarantined_rows": dg.MetadataValue.int(outcome.quarantined_rows),
         "wap/attempts": dg.MetadataValue.int(outcome.attempts),
+        # What the run changed, for summaries: rows now on main, rows now in quarantine.
+        "rows_published": dg.MetadataValue.int(outcome.published_rows),
+        "rows_quarantined": dg.MetadataValue.int(outcome.quarantined_rows),
     }
     if outcome.quarantine_batches:
         metadata["wap/quarantine_batches"] = dg.MetadataValue.json(outcome.quarantine_batches)

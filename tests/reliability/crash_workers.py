@@ -103,8 +103,8 @@ def _environment(home: str) -> dict[str, str]:
 def raw_ingest(home: str, version: int, ready: Event) -> None:
     """Materialise raw/faker_purchases with the records and state of ``version``."""
     from lakehouse.io_manager import IcebergIOManager
+    from lakehouse.raw.batches import Refusals, StreamBatch
     from lakehouse.raw.embedded import _output
-    from lakehouse.raw.extraction import StreamBatch
     from lakehouse.raw.normalise import normalise
     from lakehouse.raw.streams import STREAMS_BY_NAME
 
@@ -116,7 +116,12 @@ def raw_ingest(home: str, version: int, ready: Event) -> None:
         metadata={"write_mode": "upsert", "upsert_keys": list(stream.primary_key)},
     )
     def faker_purchases(context: dg.AssetExecutionContext) -> dg.Output:
-        output = _output(context, StreamBatch(stream, batch, airbyte_state(version)))
+        refused = Refusals(stream.schema.empty_table())
+        observed = batch.schema.remove(batch.schema.get_field_index("_airbyte_raw_id"))
+        state = airbyte_state(version)
+        output = _output(
+            context, StreamBatch(stream, batch, state, refused, batch.num_rows, 0, observed)
+        )
         ready.set()
         return output
 

@@ -65,5 +65,5 @@ def test_a_replay_from_the_cli_is_an_audit_row(run_products, catalog, settings, 
     actions = [r.record for r in audit_store(settings).list(object="raw.faker_products")]
     assert [r.action for r in actions] == ["wap.quarantine", "wap.replay"]
     assert actions[0].details["batch"] == batch
-    assert actions[1].details == {"batches": 1, "published_rows": 1, "requarantined_rows": 1}
+    assert actions[1].details == {"batches": 1, "published_rows": 1, "still_failing_rows": 1}
     assert json.loads(json.dumps(actions[1].details))  # plain JSON, as audit list --json prints
