@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import pyarrow as pa
 import pyarrow.compute as pc
 from pyiceberg.expressions import EqualTo
 
@@ -33,7 +34,9 @@ def quarantine_records(target: AuditTarget, outcome: AuditOutcome) -> list[Audit
     for batch in outcome.quarantine_batches:
         rows = table.scan(row_filter=EqualTo(BATCH, batch), selected_fields=(COLUMN, RULE))
         held = rows.to_arrow()
-        labels = pc.binary_join_element_wise(held[COLUMN], held[RULE], ": ")
+        # The quarantine's text columns may be large_string; the join needs one string type.
+        column, rule = (held[name].cast(pa.string()) for name in (COLUMN, RULE))
+        labels = pc.binary_join_element_wise(column, rule, ": ")
         rules = {r["values"]: r["counts"] for r in pc.value_counts(labels).to_pylist()}
         records.append(
             quarantine_record(target.name, batch, held.num_rows, rules, run_id=target.run_id)
