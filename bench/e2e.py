@@ -46,7 +46,10 @@ MB = 1024 * 1024
 
 
 def _environ(home: Path, size: int) -> dict[str, str]:
-    return {"LAKEHOUSE_HOME": str(home), "LAKEHOUSE_FAKER_COUNT": str(size)}
+    """The process's LAKEHOUSE_* settings (none: embedded; bench/platform.py sets the loopback
+    platform's), with this run's home and size."""
+    inherited = {name: value for name, value in os.environ.items() if name.startswith("LAKEHOUSE_")}
+    return inherited | {"LAKEHOUSE_HOME": str(home), "LAKEHOUSE_FAKER_COUNT": str(size)}
 
 
 def _first_day(days: int | None) -> dt.datetime:
@@ -132,9 +135,14 @@ def run_layer(layer: str, home: Path, size: int, source: str, days: int | None) 
 
 
 def measure_size(
-    size: int, source: str, days: int | None, scratch: Path
+    size: int,
+    source: str,
+    days: int | None,
+    scratch: Path,
+    env: dict[str, str] | None = None,
+    label: str = "",
 ) -> dict[str, dict[str, float]]:
-    home = scratch / f"home-{size}"
+    home = scratch / f"{label}home-{size}"
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
     figures: dict[str, dict[str, float]] = {}
@@ -142,8 +150,8 @@ def measure_size(
         command = [sys.executable, __file__, "--layer", layer, "--home", str(home)]
         command += ["--sizes", str(size), "--source", source]
         command += ["--days", str(days)] if days else []
-        log = scratch / f"{size}-{layer}.log"
-        measured: Measured = run_measured(command, log=log)
+        log = scratch / f"{label}{size}-{layer}.log"
+        measured: Measured = run_measured(command, log=log, env=env)
         lines = measured.stdout.strip().splitlines()
         child = json.loads(lines[-1]) if lines else {"success": False}
         if measured.returncode != 0 or not child["success"]:
@@ -157,7 +165,7 @@ def measure_size(
             **{key: value for key, value in child.items() if key.endswith("_seconds")},
         }
         print(
-            f"  {size:>9,} {layer:<10} job {child['job_seconds']:7.1f} s   process "
+            f"  {label}{size:>9,} {layer:<10} job {child['job_seconds']:7.1f} s   process "
             f"{measured.seconds:7.1f} s   peak tree {measured.peak_tree_bytes / MB:6.0f} MB",
             flush=True,
         )

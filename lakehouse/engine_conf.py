@@ -88,9 +88,17 @@ def spark_catalog_conf(settings: Settings) -> dict[str, str]:
     return conf
 
 
+MAX_PARTITIONS_PER_WRITER = 20_000
+
+
 def trino_catalog_properties(settings: Settings) -> dict[str, str]:
     """Trino Iceberg connector properties for the same catalog; secrets as ``${ENV:...}``."""
-    props = {"connector.name": "iceberg"}
+    props = {
+        "connector.name": "iceberg",
+        # Trino's default, 100, fails a backfill of the daily tables as one insert (a first run
+        # writes the whole history: ~9,800 days); each open writer of a small day is small.
+        "iceberg.max-partitions-per-writer": str(MAX_PARTITIONS_PER_WRITER),
+    }
     if settings.catalog_type == "rest":
         props |= {
             "iceberg.catalog.type": "rest",

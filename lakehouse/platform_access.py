@@ -4,6 +4,9 @@ client fails here, named, instead of deep inside a write."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from lakehouse.settings import Settings
 
 # S3 error codes that mean "these keys are wrong or not allowed", as S3 servers send them and
@@ -55,46 +58,30 @@ def check_storage(settings: Settings, bucket: str) -> str:
 
 def check_trino(settings: Settings) -> str:
     """Run ``SELECT 1`` on Trino as dbt does: a client-credentials token, HTTPS, the CA bundle."""
+    from lakehouse.trino_auth import connect
+
+    with trino_errors_named(settings), connect(settings) as connection:
+        cursor = connection.cursor()
+        cursor.execute("SELECT 1")
+        cursor.fetchall()
+    return f"Trino at https://{settings.trino_host}:{settings.trino_port} answers as {settings.trino_user}"
+
+
+@contextlib.contextmanager
+def trino_errors_named(settings: Settings) -> Iterator[None]:
+    """Turn a refused token, a refused certificate or an unreachable Trino into one line naming
+    the settings to fix; query errors (a bad statement, a missing table) pass through."""
     import requests
-    import trino.dbapi
     import trino.exceptions
 
-    from lakehouse.trino_auth import (
-        ClientCredentials,
-        ClientCredentialsAuthentication,
-        TokenError,
-    )
+    from lakehouse.trino_auth import TokenError
 
-    if not (settings.trino_client_id and settings.trino_client_secret):
-        raise PlatformAccessError(
-            "LAKEHOUSE_TRINO_CLIENT_ID and LAKEHOUSE_TRINO_CLIENT_SECRET: not set, Trino "
-            "accepts no request without a token"
-        )
-    verify: bool | str = str(settings.upkeep_trino_ca_bundle or True)
-    session = requests.Session()
-    session.verify = True if verify == "True" else verify
-    # requests lets REQUESTS_CA_BUNDLE override a session's own CA bundle (psf/requests#3829).
-    session.trust_env = verify == "True"
-    credentials = ClientCredentials(
-        token_uri=settings.trino_token_uri or "",
-        client_id=settings.trino_client_id,
-        client_secret=settings.trino_client_secret.get_secret_value(),
-        verify=session.verify,
-    )
     where = f"Trino at https://{settings.trino_host}:{settings.trino_port}"
     try:
-        with trino.dbapi.connect(
-            host=settings.trino_host,
-            port=settings.trino_port,
-            http_scheme="https",
-            user=settings.trino_user,
-            auth=ClientCredentialsAuthentication(credentials),
-            http_session=session,
-        ) as connection:
-            cursor = connection.cursor()
-            cursor.execute("SELECT 1")
-            cursor.fetchall()
+        yield
     except TokenError as error:
+        if not settings.trino_client_id:
+            raise PlatformAccessError(f"{where}: {_first_line(error)}") from None
         raise PlatformAccessError(
             f"{where}: no token for client {settings.trino_client_id} ({_first_line(error)}): "
             "check LAKEHOUSE_TRINO_CLIENT_ID, LAKEHOUSE_TRINO_CLIENT_SECRET and "
@@ -107,12 +94,15 @@ def check_trino(settings: Settings) -> str:
                 "LAKEHOUSE_TRINO_TOKEN_URI (the realm Trino trusts) and the client's audience"
             ) from None
         raise PlatformAccessError(f"{where}: {_first_line(error)}") from None
-    except (trino.exceptions.TrinoConnectionError, requests.exceptions.SSLError) as error:
+    except (
+        trino.exceptions.TrinoConnectionError,
+        requests.exceptions.SSLError,
+        requests.exceptions.ConnectionError,
+    ) as error:
         raise PlatformAccessError(
             f"{where} unreachable ({_first_line(error)[:160]}): check LAKEHOUSE_TRINO_HOST, "
             "LAKEHOUSE_TRINO_PORT and LAKEHOUSE_UPKEEP_TRINO_CA_BUNDLE"
         ) from None
-    return f"{where} answers as {settings.trino_user}"
 
 
 def _first_line(error: BaseException) -> str:

@@ -32,7 +32,7 @@ def build_resources(settings: Settings) -> dict[str, Any]:
         # Analytics: dbt (DuckDB embedded, Trino on the platform) over the Iceberg tables.
         "dbt": build_dbt_resource(settings),
     }
-    if settings.runtime == "platform":
+    if settings.raw_ingestion_mode == "airbyte-server":
         # Raw (platform): the Airbyte server's syncs. Imported here: dagster-airbyte costs ~1.5 s
         # of load that the embedded runtime never uses.
         from lakehouse.raw.platform import airbyte_workspace

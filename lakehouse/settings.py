@@ -83,9 +83,9 @@ class CoreSettings(BaseModel):
     faker_executable: Path | None = Field(
         None, description="source-faker executable of the connector environment (embedded)"
     )
-    raw_ingestion: Literal["pyairbyte", "airbyte-server"] | None = Field(
+    raw_ingestion: Literal["connector", "airbyte-server"] | None = Field(
         None,
-        description="how raw data is extracted: pyairbyte (in-process connectors) or "
+        description="how raw data is extracted: connector (the Airbyte connector run locally, every record counted) or "
         "airbyte-server (dagster-airbyte; default on the platform runtime)",
     )
     airbyte_api_url: str | None = Field(
@@ -109,11 +109,14 @@ class CoreSettings(BaseModel):
         8443, ge=1, le=65535, description="Trino coordinator HTTPS port (OAuth2 needs HTTPS)"
     )
     trino_user: str = Field("lakehouse-pipelines", description="Trino user dbt runs as")
-    trino_jwt_token: SecretStr | None = Field(
-        None, description="OAuth2 access token (JWT) dbt presents to Trino"
+    trino_catalog: str = Field(
+        "iceberg",
+        description="Trino catalog serving the lakehouse's Iceberg catalog (dbt's database, the "
+        "upkeep's optimize, `lakehouse sql`)",
     )
     # Platform access fetched at run time, never a static token: dbt's Keycloak client
-    # (client-credentials grant); Trino's CA is LAKEHOUSE_UPKEEP_TRINO_CA_BUNDLE (dbt's `cert`).
+    # (client-credentials grant, lakehouse/analytics/dbt_entry.py); Trino's CA is
+    # LAKEHOUSE_UPKEEP_TRINO_CA_BUNDLE (dbt's `cert`).
     trino_token_uri: str | None = Field(
         None, description="Keycloak token endpoint for dbt's client-credentials grant on Trino"
     )
@@ -121,6 +124,14 @@ class CoreSettings(BaseModel):
     trino_client_secret: SecretStr | None = Field(
         None, description="OAuth2 client secret dbt uses on Trino"
     )
+
+    @property
+    def raw_ingestion_mode(self) -> Literal["connector", "airbyte-server"]:
+        """How raw data is extracted: the setting, else the local connector embedded and the Airbyte server
+        on the platform."""
+        if self.raw_ingestion is not None:
+            return self.raw_ingestion
+        return "airbyte-server" if self.runtime == "platform" else "connector"
 
     @property
     def analytics_target(self) -> Literal["duckdb", "trino"]:
@@ -265,18 +276,18 @@ class Settings(UpkeepSettings, CoreSettings):
             )
         if self.warehouse and self.warehouse.startswith("s3") and not self.s3_endpoint:
             problems.append(f"{PREFIX}S3_ENDPOINT: an s3:// warehouse needs the S3 endpoint URL")
-        if self.runtime == "platform":
-            if self.catalog_type == "sql" and (self.catalog_uri or "sqlite").startswith("sqlite"):
+        sqlite = self.catalog_type == "sql" and (self.catalog_uri or "sqlite").startswith("sqlite")
+        if self.runtime == "platform" and sqlite:
+            problems.append(
+                f"{PREFIX}CATALOG_URI: the platform runtime needs a PostgreSQL or REST catalog"
+            )
+        airbyte_server = self.raw_ingestion_mode == "airbyte-server"
+        for name in ("airbyte_api_url", "airbyte_workspace_id") if airbyte_server else ():
+            if not getattr(self, name):
                 problems.append(
-                    f"{PREFIX}CATALOG_URI: the platform runtime needs a PostgreSQL or REST catalog"
+                    f"{PREFIX}{name.upper()}: required to sync through an Airbyte server "
+                    f"(the platform's default) unless {PREFIX}RAW_INGESTION=connector"
                 )
-            airbyte_server = self.raw_ingestion != "pyairbyte"
-            for name in ("airbyte_api_url", "airbyte_workspace_id") if airbyte_server else ():
-                if not getattr(self, name):
-                    problems.append(
-                        f"{PREFIX}{name.upper()}: required on the platform runtime unless "
-                        f"{PREFIX}RAW_INGESTION=pyairbyte"
-                    )
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -334,7 +345,6 @@ class Settings(UpkeepSettings, CoreSettings):
                 self.s3_access_key_id,
                 self.s3_secret_access_key,
                 self.airbyte_client_secret,
-                self.trino_jwt_token,
                 self.trino_client_secret,
                 self.upkeep_trino_client_secret,
                 self.audit_password,

@@ -33,10 +33,11 @@ class PrepareError(RuntimeError):
     """``dbt parse`` failed; the message carries its output."""
 
 
-def dbt_executable() -> str:
-    """The dbt of this virtualenv, so no PATH lookup picks another one."""
-    beside = Path(sys.executable).parent / "dbt"
-    return str(beside) if beside.is_file() else "dbt"
+def dbt_executable(name: str = "dbt") -> str:
+    """The dbt of this virtualenv, so no PATH lookup picks another one; ``lakehouse-dbt`` is
+    dbt with Trino's token handled (lakehouse/analytics/dbt_entry.py), what runs build models."""
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.is_file() else name
 
 
 def _project_files(project_dir: Path) -> Iterator[Path]:

@@ -137,7 +137,12 @@ class LakehouseDbtCliResource(DbtCliResource):
         settings = self.settings
         # The dbt process reads these settings back from its environment; the home is passed
         # resolved: dbt runs in the project directory, where a relative one names another catalog.
-        overrides = {**settings.environment(), **run_environment(asset_context)}
+        overrides = {
+            **settings.environment(),
+            # profiles.yml picks its target from this variable; the runtime may have decided it.
+            "LAKEHOUSE_DBT_TARGET": settings.analytics_target,
+            **run_environment(asset_context),
+        }
         if window is not None:
             overrides |= window_environment(*window)
         project_dir = Path(self.project_dir)
@@ -163,6 +168,6 @@ def build_dbt_resource(settings: Settings) -> LakehouseDbtCliResource:
     return LakehouseDbtCliResource(
         # DbtCliResource's __init__ takes a DbtProject; its pydantic field says str.
         project_dir=analytics_project(settings.analytics_target),  # type: ignore[arg-type]
-        dbt_executable=dbt_executable(),
+        dbt_executable=dbt_executable("lakehouse-dbt"),
         settings=settings,
     )

@@ -7,7 +7,9 @@ import datetime as dt
 import sys
 from collections.abc import Sequence
 
+from lakehouse.cli import platform as platform_cli
 from lakehouse.cli import publish_staged as staged
+from lakehouse.cli import sql as sql_cli
 from lakehouse.cli.audit import COMMAND as AUDIT_COMMAND
 from lakehouse.cli.audit import add_audit_commands, run_audit_command
 from lakehouse.cli.governance import COMMANDS as GOVERNANCE_COMMANDS
@@ -34,6 +36,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=_day,
         help="leave the daily partitions before this day out (default: the whole history)",
     )
+    sql_cli.add_arguments(
+        commands.add_parser(
+            sql_cli.COMMAND,
+            help="run a read-only SQL query over the lakehouse (DuckDB embedded, Trino on the "
+            "platform) and print the result",
+        )
+    )
+    platform_cli.add_arguments(
+        commands.add_parser(platform_cli.COMMAND, help="the loopback platform (make platform-up)")
+    )
     add_upkeep_commands(commands)  # restore, erase
     add_quarantine_commands(commands)  # quarantine list|replay
     add_audit_commands(commands)  # audit list|verify|init-db|serve-trino-events
@@ -57,6 +69,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_governance_command(args)
         if args.command == staged.COMMAND:
             return staged.run(args)
+        if args.command == sql_cli.COMMAND:
+            return sql_cli.run(args)
+        if args.command == platform_cli.COMMAND:
+            return platform_cli.run(args)
         if args.command == "tables":
             from lakehouse.cli.inventory import print_tables
 

@@ -16,7 +16,7 @@ from lakehouse.loopback.dagster_instance import PASSWORD_ENV
 from lakehouse.loopback.layout import HOST, Layout, LoopbackError
 from lakehouse.loopback.postgres import sqlalchemy_url
 from lakehouse.loopback.rest_catalog import AUDIENCE, WAREHOUSE
-from lakehouse.loopback.storage import WAREHOUSE_BUCKET
+from lakehouse.loopback.storage import SQL_WAREHOUSE_PREFIX, WAREHOUSE_BUCKET
 
 Catalog = Literal["rest", "sql"]
 CATALOG_NAMES: dict[Catalog, str] = {"rest": "lakehouse", "sql": "lakehouse_sql"}
@@ -35,7 +35,7 @@ def public_settings(layout: Layout, catalog: Catalog = "rest") -> dict[str, str]
     """Every setting but the secrets; safe to print and log."""
     env = {
         "LAKEHOUSE_RUNTIME": "platform",
-        "LAKEHOUSE_RAW_INGESTION": "pyairbyte",
+        "LAKEHOUSE_RAW_INGESTION": "connector",
         "LAKEHOUSE_HOME": str(layout.root / "home"),
         "LAKEHOUSE_CATALOG_NAME": CATALOG_NAMES[catalog],
         "LAKEHOUSE_S3_ENDPOINT": layout.url("s3"),
@@ -48,6 +48,7 @@ def public_settings(layout: Layout, catalog: Catalog = "rest") -> dict[str, str]
         "LAKEHOUSE_TRINO_USER": "service-account-lakehouse-dbt",
         "LAKEHOUSE_TRINO_TOKEN_URI": layout.token_endpoint,
         "LAKEHOUSE_TRINO_CLIENT_ID": "lakehouse-dbt",
+        "LAKEHOUSE_TRINO_CATALOG": TRINO_CATALOGS[catalog],
         "LAKEHOUSE_UPKEEP_COMPACTION_ENGINE": "trino",
         "LAKEHOUSE_UPKEEP_TRINO_URL": f"https://{HOST}:{layout.ports['trino']}",
         "LAKEHOUSE_UPKEEP_TRINO_USER": "service-account-lakehouse-upkeep",
@@ -71,7 +72,7 @@ def public_settings(layout: Layout, catalog: Catalog = "rest") -> dict[str, str]
         env |= {
             "LAKEHOUSE_CATALOG_TYPE": "sql",
             "LAKEHOUSE_CATALOG_URI": sqlalchemy_url("loopback_iceberg"),
-            "LAKEHOUSE_WAREHOUSE": f"s3://{WAREHOUSE_BUCKET}/sql",
+            "LAKEHOUSE_WAREHOUSE": f"s3://{WAREHOUSE_BUCKET}/{SQL_WAREHOUSE_PREFIX}",
         }
     return env
 

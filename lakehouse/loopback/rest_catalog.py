@@ -26,7 +26,7 @@ from lakehouse.loopback.artifacts import Artifact, fetch, read_pins, sha256_of
 from lakehouse.loopback.layout import HOST, Layout, LoopbackError, java_major
 from lakehouse.loopback.postgres import jdbc_url
 from lakehouse.loopback.processes import Launch
-from lakehouse.loopback.storage import WAREHOUSE_BUCKET
+from lakehouse.loopback.storage import WAREHOUSE_BUCKET, WAREHOUSE_PREFIX
 from lakehouse.settings import REPO_ROOT
 
 PROJECT = REPO_ROOT / "deploy" / "loopback" / "rest-catalog"
@@ -100,7 +100,7 @@ def server_properties(layout: Layout) -> dict[str, str]:
         "catalog.jdbc.user": "loopback_catalog",
         # V1: the catalog's tables hold views too.
         "catalog.jdbc.schema-version": "V1",
-        "catalog.warehouse": f"s3://{WAREHOUSE_BUCKET}/",
+        "catalog.warehouse": f"s3://{WAREHOUSE_BUCKET}/{WAREHOUSE_PREFIX}",
         "catalog.io-impl": "org.apache.iceberg.aws.s3.S3FileIO",
         "catalog.s3.endpoint": layout.url("s3"),
         "catalog.s3.path-style-access": "true",

@@ -35,6 +35,11 @@ VERSIONED_BUCKETS = (
 LOG_BUCKETS = ("dagster-compute-logs", "airbyte-logs", "airbyte-state")
 SERVICE_USER = "lakehouse-service"
 WAREHOUSE_BUCKET = "iceberg-warehouse"
+# Lakekeeper's storage profile (deploy/kustomize/base/catalog/warehouse.json): the REST catalog's
+# tables live under this key prefix, where the service policy grants the layers' namespaces.
+WAREHOUSE_PREFIX = "lakehouse"
+# The SQL catalog's warehouse here (a loopback-only grant: the platform catalogs through REST).
+SQL_WAREHOUSE_PREFIX = "sql"
 
 
 def ready_check(layout: Layout) -> Callable[[], bool]:
@@ -87,19 +92,33 @@ def set_up(layout: Layout) -> dict[str, str]:
 
 
 def service_policy() -> dict:
-    """The platform's MinIO policy for the service user, plus what moto's policy engine needs
-    beyond AWS's: it judges HEAD on a bucket as ``s3:HeadBucket`` (AWS and MinIO: ListBucket)."""
+    """The platform's MinIO policy for the service user, as moto can judge it.
+
+    moto's policy engine differs from MinIO's in three ways the loopback must bridge: it judges
+    HEAD on a bucket as ``s3:HeadBucket`` (AWS and MinIO: ListBucket); it knows no ``s3:prefix``
+    condition key, so a listing limited to prefixes would be refused whole (the loopback lists
+    those buckets unconditioned; object reads and writes keep the platform's prefixes); and the
+    SQL catalog's warehouse prefix is granted here only.
+    """
     policy = json.loads((MINIO_DIR / f"policy-{SERVICE_USER}.json").read_text())
+    for statement in policy["Statement"]:
+        statement.pop("Condition", None)
     listable = [
         resource
         for statement in policy["Statement"]
-        if "s3:ListBucket" in statement["Action"] and "Condition" not in statement
+        if "s3:ListBucket" in statement["Action"]
         for resource in statement["Resource"]
         if "/" not in resource.removeprefix("arn:aws:s3:::")
     ]
-    policy["Statement"].append(
-        {"Effect": "Allow", "Action": ["s3:HeadBucket"], "Resource": listable}
-    )
+    objects = next(s for s in policy["Statement"] if "s3:PutObject" in s["Action"])
+    policy["Statement"] += [
+        {"Effect": "Allow", "Action": ["s3:HeadBucket"], "Resource": listable},
+        {
+            "Effect": "Allow",
+            "Action": objects["Action"],
+            "Resource": [f"arn:aws:s3:::{WAREHOUSE_BUCKET}/{SQL_WAREHOUSE_PREFIX}/*"],
+        },
+    ]
     return policy
 
 

@@ -55,6 +55,10 @@ def spark_config(settings: Settings) -> dict[str, str]:
         }
     if native_iceberg(settings):
         conf |= spark_catalog_conf(settings)
+        if settings.spark_remote:
+            # Static: the Spark Connect server was started with it (its spark-defaults, from the
+            # same generator); a client setting it only earns a warning.
+            conf.pop("spark.sql.extensions")
     return conf
 
 

@@ -81,7 +81,30 @@ def test_e2e_report_prints_growth(capsys: pytest.CaptureFixture[str]) -> None:
     assert "4.00x" in out
 
 
-@pytest.mark.parametrize("script", ["e2e.py", "incremental.py"])
+def test_the_platform_report_puts_the_runtimes_side_by_side(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import argparse
+
+    import platform_vs_embedded as bench
+
+    row = {"job_seconds": 2.0}
+    layers = {
+        (10, "embedded"): {layer: dict(row) for layer in e2e.LAYERS},
+        (10, "platform"): {layer: {"job_seconds": 6.0} for layer in e2e.LAYERS},
+    }
+    queries = {
+        (10, "embedded"): {"first_seconds": 1.0, "median_seconds": 0.1},
+        (10, "platform"): {"first_seconds": 2.0, "median_seconds": 0.5},
+    }
+    bench.report(layers, queries, argparse.Namespace(source="synthetic", days=30))
+    out = capsys.readouterr().out
+    total = next(line for line in out.splitlines() if " total " in line)
+    assert total.split() == ["10", "total", "8.0", "24.0", "3.0x"]
+    assert "5.0x" in out and "Trino 2.00 s" in out
+
+
+@pytest.mark.parametrize("script", ["e2e.py", "incremental.py", "platform_vs_embedded.py"])
 def test_bench_scripts_parse_their_arguments(script: str) -> None:
     done = subprocess.run(
         [sys.executable, str(BENCH / script), "--help"], capture_output=True, text=True, timeout=120

@@ -25,7 +25,7 @@ SECRETS = {
     "LAKEHOUSE_S3_SECRET_ACCESS_KEY": "fake-s3-secret-reliability-0002",  # pragma: allowlist secret
     "LAKEHOUSE_CATALOG_CLIENT_SECRET": "fake-oauth-secret-reliability-0003",  # pragma: allowlist secret
     "LAKEHOUSE_AIRBYTE_CLIENT_SECRET": "fake-airbyte-secret-reliability-0004",  # pragma: allowlist secret
-    "LAKEHOUSE_TRINO_JWT_TOKEN": "fake.jwt.reliability-0005",  # pragma: allowlist secret
+    "LAKEHOUSE_TRINO_CLIENT_SECRET": "fake-trino-secret-reliability-0005",  # pragma: allowlist secret
 }
 PG_PASSWORD = "fake-pg-password-reliability-0006"  # pragma: allowlist secret
 SECTION = "secrets"
@@ -42,6 +42,8 @@ def fake_credentials(
         "LAKEHOUSE_HOME": str(tmp_path / "lakehouse"),
         "LAKEHOUSE_CATALOG_URI": uri,
         "LAKEHOUSE_CATALOG_CLIENT_ID": "reliability",
+        "LAKEHOUSE_TRINO_CLIENT_ID": "reliability",
+        "LAKEHOUSE_TRINO_TOKEN_URI": "http://127.0.0.1:9/token",
         "LAKEHOUSE_S3_ENDPOINT": "http://127.0.0.1:9",
     }.items():
         monkeypatch.setenv(name, value)

@@ -41,7 +41,7 @@ PLANTED_SECRETS = {
     "LAKEHOUSE_S3_SECRET_ACCESS_KEY": "fake-s3-secret-uipage-0002",  # pragma: allowlist secret
     "LAKEHOUSE_CATALOG_CLIENT_SECRET": "fake-oauth-secret-uipage-0003",  # pragma: allowlist secret
     "LAKEHOUSE_AIRBYTE_CLIENT_SECRET": "fake-airbyte-secret-uipage-0004",  # pragma: allowlist secret
-    "LAKEHOUSE_TRINO_JWT_TOKEN": "fake.jwt.uipage-0005",  # pragma: allowlist secret
+    "LAKEHOUSE_TRINO_CLIENT_SECRET": "fake-trino-secret-uipage-0005",  # pragma: allowlist secret
 }
 STOP_TIMEOUT_SECONDS = 30
 LOCATION_QUERY = """
@@ -171,6 +171,10 @@ def webserver(dbt_manifest: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     env = {key: value for key, value in os.environ.items() if not key.startswith("LAKEHOUSE_")}
     env |= {"LAKEHOUSE_HOME": str(root / "lakehouse"), "DAGSTER_HOME": str(dagster_home)}
     env |= PLANTED_SECRETS  # the embedded runtime does not use them; no page may show them
+    env |= {
+        "LAKEHOUSE_TRINO_CLIENT_ID": "uipage",
+        "LAKEHOUSE_TRINO_TOKEN_URI": "http://127.0.0.1:9/token",
+    }
     port = _free_port()
     log = root / "dagster-dev.log"
     # An INT ignored by our caller (pytest started from a non-interactive shell) would be inherited

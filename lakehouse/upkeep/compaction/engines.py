@@ -33,6 +33,8 @@ from lakehouse.settings import Settings
 from lakehouse.trino_auth import (
     ClientCredentials,
     ClientCredentialsAuthentication,
+    https_session,
+    tls_verify,
 )
 from lakehouse.upkeep.compaction.bin_packing import (
     LAST_COMPACTION_PROPERTY,
@@ -170,15 +172,10 @@ class TrinoClient:
     verify: bool | str = True  # TLS: verify with the system CAs, a CA bundle path, or not at all
 
     def execute(self, sql: str) -> None:
-        import requests
         import trino.dbapi
 
-        session = requests.Session()
-        session.verify = self.verify
-        if self.verify is not True:
-            # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's verify
-            # (psf/requests#3829); a chosen CA bundle or verify=false must win over the pod's env.
-            session.trust_env = False
+        # A chosen CA bundle or verify=false wins over the pod's REQUESTS_CA_BUNDLE.
+        session = https_session(self.verify)
         parts = urlsplit(self.url)
         with trino.dbapi.connect(
             host=parts.hostname,
@@ -206,13 +203,6 @@ class SparkConnectClient:
         SparkSession.builder.remote(self.remote).getOrCreate().sql(sql).collect()
 
 
-def trino_verify(settings: Settings) -> bool | str:
-    """requests' ``verify``: the CA bundle when one is set, else the on/off switch."""
-    if settings.upkeep_trino_ca_bundle and settings.upkeep_trino_verify:
-        return str(settings.upkeep_trino_ca_bundle)
-    return settings.upkeep_trino_verify
-
-
 def trino_auth(settings: Settings, verify: bool | str) -> Authentication | None:
     """Keycloak client credentials when the upkeep client is configured, else none (embedded)."""
     if not (settings.upkeep_trino_client_id and settings.upkeep_trino_client_secret):
@@ -233,11 +223,11 @@ def engine_client(settings: Settings) -> EngineClient:
     if settings.upkeep_compaction_engine == "trino":
         if not settings.upkeep_trino_url:
             raise ValueError("LAKEHOUSE_UPKEEP_TRINO_URL is needed to compact through Trino")
-        verify = trino_verify(settings)
+        verify = tls_verify(settings)
         return TrinoClient(
             settings.upkeep_trino_url,
             settings.upkeep_trino_user,
-            settings.catalog_name,
+            settings.trino_catalog,
             auth=trino_auth(settings, verify),
             verify=verify,
         )
@@ -265,8 +255,10 @@ def compact_with_engine(
         min_small_files=rules.min_small_files,
     )
     dialect: Dialect = "trino" if settings.upkeep_compaction_engine == "trino" else "spark"
+    # Each engine names the catalog its own way: Trino's catalog file, Spark's catalog conf.
+    engine_catalog = settings.trino_catalog if dialect == "trino" else settings.catalog_name
     statements = compaction_statements(
-        dialect, settings.catalog_name, identifier, table.spec(), table.schema(), groups, rules
+        dialect, engine_catalog, identifier, table.spec(), table.schema(), groups, rules
     )
     client = client or engine_client(settings)
     for sql in statements:

@@ -40,6 +40,7 @@ class FakePlatform(ThreadingHTTPServer):
     token_lifetime = 300
     ca_bundle = ""
     tokens_issued = 0
+    refused: set[str]  # tokens Trino answers 401 to (revoked, signed by a rotated key)
     statements: list[tuple[str, str]]  # (Authorization header, SQL)
     polls: list[str]  # Authorization header of each nextUri poll
 
@@ -90,6 +91,9 @@ class Handler(BaseHTTPRequestHandler):
             )
         elif self.path == "/v1/statement":
             self.server.statements.append((self.headers.get("Authorization", ""), body))
+            if self.headers.get("Authorization", "").removeprefix("Bearer ") in self.server.refused:
+                self._reply(401, {"error": "Unauthorized"})
+                return
             port = self.server.server_address[1]
             self._reply(
                 200,
@@ -152,7 +156,7 @@ def platform(certificate) -> Iterator[FakePlatform]:
     context.load_cert_chain(*certificate)
     server.socket = context.wrap_socket(server.socket, server_side=True)
     server.ca_bundle = certificate[0]
-    server.statements, server.polls = [], []
+    server.statements, server.polls, server.refused = [], [], set()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
@@ -187,7 +191,7 @@ def test_compaction_sends_optimize_with_the_keycloak_token(catalog, append, plat
 
     assert [sql for _, sql in platform.statements] == statements and len(statements) == 1
     assert statements[0].startswith(
-        'ALTER TABLE "lakehouse"."raw"."events" EXECUTE optimize(file_size_threshold => '
+        'ALTER TABLE "iceberg"."raw"."events" EXECUTE optimize(file_size_threshold => '
         f"'{rules.small_file_bytes}B') WHERE \"created_at\" >= TIMESTAMP '2024-01-01 00:00:00 UTC'"
     )
     assert platform.statements[0][0] == "Bearer jwt-1"
@@ -201,6 +205,22 @@ def test_an_expiring_token_is_renewed_before_the_next_request(platform, tmp_path
     client.execute("SELECT 1")
     assert [auth for auth, _ in platform.statements] == ["Bearer jwt-1"]
     assert platform.polls == ["Bearer jwt-2"]
+
+
+def test_a_refused_token_is_replaced_and_the_statement_sent_once_more(platform, tmp_path):
+    """As after a revocation or a rotated realm key: Trino answers 401 to a token that has
+    not expired; the client fetches a new one and repeats the request, once."""
+    client = engine_client(_settings(platform, tmp_path))
+    platform.refused.add("jwt-1")
+
+    client.execute("SELECT 1")
+
+    assert [auth for auth, _ in platform.statements] == ["Bearer jwt-1", "Bearer jwt-2"]
+    assert platform.polls == ["Bearer jwt-2"]
+    platform.refused.add("jwt-2")
+    platform.refused.add("jwt-3")
+    with pytest.raises(Exception, match="401"):  # a second refusal in a row is an answer
+        client.execute("SELECT 2")
 
 
 def test_a_refused_client_fails_before_any_statement(platform, tmp_path):
