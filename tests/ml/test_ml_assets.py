@@ -12,7 +12,7 @@ from pyiceberg.catalog import Catalog
 from lakehouse.iceberg import WriteRequest, write
 from lakehouse.io_manager import IcebergIOManager
 from lakehouse.ml import CHURN_TRAINING_SET, CUSTOMER_FEATURES, build_ml_assets, build_ml_checks
-from lakehouse.partitions import DAILY
+from lakehouse.partitions import MONTHLY
 from lakehouse.settings import Settings
 
 RUN_CONFIG = {"reference_date": "2024-03-01", "churn_horizon_days": 5}
@@ -40,7 +40,7 @@ def _materialize(settings: Settings, **config: object) -> dg.ExecuteInProcessRes
     upstream = [
         dg.AssetSpec(["analytics", "dim_customers"]),
         # Partitioned like the real dbt asset: the unpartitioned ml assets read all of it.
-        dg.AssetSpec(["analytics", "fct_purchases"], partitions_def=DAILY),
+        dg.AssetSpec(["analytics", "fct_purchases"], partitions_def=MONTHLY),
         dg.AssetSpec(["analytics", "customer_lifetime_value"]),
     ]
     run_config = {
@@ -84,7 +84,7 @@ def test_the_blocking_contract_fails_on_a_broken_feature_table(
     result = dg.materialize(
         [
             dg.AssetSpec(["analytics", "dim_customers"]),
-            dg.AssetSpec(["analytics", "fct_purchases"], partitions_def=DAILY),
+            dg.AssetSpec(["analytics", "fct_purchases"], partitions_def=MONTHLY),
             dg.AssetSpec(["analytics", "customer_lifetime_value"]),
             *build_ml_assets(),
             *build_ml_checks(),
