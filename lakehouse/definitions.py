@@ -35,7 +35,8 @@ def build_definitions(environ: Mapping[str, str] | None = None) -> dg.Definition
                 *build_analytics_assets(settings),
                 *build_ml_assets(),
                 *upkeep.assets,
-            ]
+            ],
+            settings.catalog_name,
         ),
         asset_checks=[*build_raw_checks(ASSET_KEYS), *build_staging_checks(), *build_ml_checks()],
         jobs=[*upkeep.jobs, *automation.jobs],

@@ -24,6 +24,7 @@ from lakehouse.analytics.resources import LakehouseDbtCliResource
 from lakehouse.analytics.translator import LakehouseDbtTranslator
 from lakehouse.catalog import shared_catalog
 from lakehouse.iceberg.commits import summary_properties
+from lakehouse.iceberg.schema import table_address
 from lakehouse.partitions import MONTHLY, SINGLE_RUN, single_run_backfills
 from lakehouse.settings import Settings
 
@@ -55,6 +56,7 @@ def snapshot_metadata(catalog: Catalog, asset_key: dg.AssetKey, run_id: str) -> 
     metadata: dict[str, Any] = {
         "iceberg/snapshot_id": snapshot.snapshot_id,
         "iceberg/table_location": dg.MetadataValue.path(table.location()),
+        "dagster/table_name": table_address(table),
     }
     if (total := summary.get("total-records")) is not None:
         metadata["dagster/row_count"] = int(total)

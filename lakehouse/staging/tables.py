@@ -89,7 +89,6 @@ class StagingTable:
     def metadata(self) -> dict[str, Any]:
         metadata: dict[str, Any] = {
             "dagster/column_schema": self.column_schema(),
-            "dagster/table_name": ".".join(self.identifier),
             "source_table": ".".join(self.source_identifier),
             "primary_key": self.contract.key,
             "transform": f"spark/transforms.py: stage_{self.contract.table}",
