@@ -1,7 +1,7 @@
-"""The settings reference as Markdown, generated from the model so the README cannot drift.
+"""The settings reference as Markdown, generated from the model so the docs cannot drift.
 
-``python -m lakehouse.settings_table`` prints the table; ``--write README.md`` replaces the
-block between the markers; tests/test_settings_table.py fails when the README is stale.
+``python -m lakehouse.settings_table`` prints the table; ``--write docs/settings.md`` replaces
+the block between the markers; tests/test_settings_table.py fails when the page is stale.
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from pydantic.fields import FieldInfo
 
 from lakehouse.settings import PREFIX, Settings
 
-BEGIN = "<!-- settings-table: begin (python -m lakehouse.settings_table --write README.md) -->"
+BEGIN = (
+    "<!-- settings-table: begin (python -m lakehouse.settings_table --write docs/settings.md) -->"
+)
 END = "<!-- settings-table: end -->"
 
 

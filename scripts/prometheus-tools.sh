@@ -2,7 +2,8 @@
 # Build Prometheus' promtool and Alertmanager's amtool, pinned by version, into .tools/bin:
 # tests/deploy runs `promtool test rules` on every alert rule and `amtool check-config` on the
 # Alertmanager configuration. From the Go module proxy with the machine's Go; a binary already at
-# the pinned version is kept, so a warm call takes a fraction of a second.
+# the pinned version is kept, so a warm call takes a fraction of a second. A cold one takes
+# minutes: .ci/run starts it first, in the background, and waits for it before the tests.
 #
 #   scripts/prometheus-tools.sh          build what is missing or at another version
 set -euo pipefail
@@ -19,8 +20,9 @@ has_version() {  # tool, version: whether .tools/bin/<tool> reports that version
     [[ -x "$BIN/$1" ]] && "$BIN/$1" --version 2>&1 | grep -q "version $2"
 }
 
-build() {  # package@version, the version string printed by --version
+build() {  # package@version, the version string printed by --version, extra go flags
     local package=$1 version=$2
+    shift 2
     local name=${package%@*}
     name=${name##*/}
     if has_version "$name" "$version"; then
@@ -33,10 +35,14 @@ build() {  # package@version, the version string printed by --version
     say "building $name $version (a few minutes the first time)"
     mkdir -p "$BIN"
     # The tools print their version from ldflags, as their release builds do.
-    GOBIN="$BIN" GOFLAGS=-buildvcs=false go install -trimpath \
+    GOBIN="$BIN" GOFLAGS=-buildvcs=false go install -trimpath "$@" \
         -ldflags "-s -w -X github.com/prometheus/common/version.Version=$version" "$package"
     has_version "$name" "$version" || { say "$name does not report version $version"; return 1; }
 }
 
-build "github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_MODULE_VERSION" "$PROMETHEUS_VERSION"
+# The rule tests and checks need no service discovery: remove_all_sd (Prometheus 3.10+) leaves
+# out the Kubernetes and cloud providers, which halves a cold build (about 4 CPU-minutes instead
+# of 8 for both tools, measured with empty Go caches).
+build "github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_MODULE_VERSION" "$PROMETHEUS_VERSION" \
+    -tags remove_all_sd
 build "github.com/prometheus/alertmanager/cmd/amtool@v$ALERTMANAGER_VERSION" "$ALERTMANAGER_VERSION"

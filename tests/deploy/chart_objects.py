@@ -1,7 +1,7 @@
 """The scrape-relevant objects rendered outside the overlays, as plain manifests.
 
 No Helm binary here, so each chart's templates are followed by hand from our values: Services,
-pod templates (labels, named container ports) and ServiceMonitors. Trino chart 1.36:
+pod templates (labels, named container ports) and ServiceMonitors. Trino chart 1.37:
 templates/service-{coordinator,worker}.yaml, deployment-{coordinator,worker}.yaml and
 servicemonitor-{coordinator,worker}.yaml; oauth2-proxy 7.7: service.yaml and servicemonitor.yaml.
 Targets the platform team installs (README, Prerequisites) are described by the ports of their
@@ -151,6 +151,7 @@ _MINIO = {"app.kubernetes.io/name": "minio"}
 _POSTGRESQL = {"app.kubernetes.io/name": "postgresql"}
 _KEYCLOAK = {"app.kubernetes.io/name": "keycloak"}
 _PUSHGATEWAY = {"app.kubernetes.io/name": "prometheus-pushgateway"}
+_VELERO = {"app.kubernetes.io/name": "velero", "app.kubernetes.io/instance": "velero"}
 PLATFORM_TARGETS = (
     (STORAGE, "minio", _MINIO, _MINIO, {"http-minio": 9000}),
     # The exporter is a sidecar of the primary; its Service carries component=metrics.
@@ -164,6 +165,8 @@ PLATFORM_TARGETS = (
     # Keycloak 25+ serves /metrics on its management interface, port 9000.
     (CORE, "keycloak", _KEYCLOAK, _KEYCLOAK, {"http": 8080, "management": 9000}),
     (OBSERVABILITY, "prometheus-pushgateway", _PUSHGATEWAY, _PUSHGATEWAY, {"http": 9091}),
+    # The Velero chart's Service and server pod (metrics.enabled: http-monitoring 8085).
+    ("velero", "velero", _VELERO, {**_VELERO, "name": "velero"}, {"http-monitoring": 8085}),
 )
 
 

@@ -17,6 +17,7 @@ from k8s_network import Pod, external
 
 INVENTORY = DEPLOY / "flows.yaml"
 HELM = DEPLOY / "helm"
+OAUTH2_PROXIES = ("oauth2-proxy", "oauth2-proxy-read-only")  # one release per Dagster UI
 DEFAULT_PORTS = {"https": 443, "http": 80, "postgresql": 5432}
 ADDRESS = re.compile(
     r"(?:(?P<scheme>[a-z][a-z0-9+.:-]*)://)?(?P<host>[a-z0-9-]+(?:\.[a-z0-9-]+)*"
@@ -116,7 +117,13 @@ def configured(docs: list[Doc]) -> set[Flow]:
         (("minio",), _configmap(docs, "minio-oidc")),
         (("pg-backup",), _workload(docs, "pg-dump") + _workload(docs, "pg-restore-drill")),
         (("minio-setup",), _workload(docs, "minio-setup")),
-        (("oauth2-proxy",), (HELM / "oauth2-proxy-values.yaml").read_text()),
+        (("catalog-access",), _workload(docs, "catalog-access")),
+        (OAUTH2_PROXIES, (HELM / "oauth2-proxy-values.yaml").read_text()),
+        (("oauth2-proxy",), (HELM / "oauth2-proxy-dagster-values.yaml").read_text()),
+        (
+            ("oauth2-proxy-read-only",),
+            (HELM / "oauth2-proxy-dagster-read-only-values.yaml").read_text(),
+        ),
         (("airbyte",), (HELM / "airbyte-values.yaml").read_text()),
         (("alertmanager",), stack_values["alertmanager"]["config"]["global"]["smtp_smarthost"]),
         (("grafana",), yaml.safe_dump(stack_values["grafana"]["additionalDataSources"])),
@@ -127,7 +134,8 @@ def configured(docs: list[Doc]) -> set[Flow]:
         for app in load_documents(path):
             for source in app["spec"].get("sources") or []:
                 if source.get("chart") == "oauth2-proxy":
-                    sources.append((("oauth2-proxy",), yaml.safe_dump(source["helm"])))
+                    release = source["helm"]["releaseName"]  # the component's name
+                    sources.append(((release,), yaml.safe_dump(source["helm"])))
     return {
         Flow(client, target, port)
         for clients, text in sources

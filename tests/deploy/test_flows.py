@@ -27,6 +27,7 @@ GUARDED = (
     ("spark-connect", 15002),
     ("airbyte-server", 8443),
     ("dagster-webserver", 8080),
+    ("dagster-webserver-read-only", 8080),
     ("code-server", 3030),
 )
 

@@ -29,17 +29,19 @@ def test_dagster_values_use_the_chart_names():
     assert values["rbacEnabled"] is False and values["serviceAccount"]["create"] is False
 
 
-def test_the_webserver_is_only_reachable_through_oauth2_proxy():
+def test_the_webservers_are_only_reachable_through_oauth2_proxy():
     values = load_values()
     assert values["ingress"]["enabled"] is False
     proxy = yaml.safe_load((HELM / "oauth2-proxy-values.yaml").read_text())
     assert proxy["config"]["existingSecret"] == "oauth2-proxy"  # pragma: allowlist secret
     assert 'provider = "keycloak-oidc"' in proxy["config"]["configFile"]
     port = values["dagsterWebserver"]["service"]["port"]
-    assert (
-        f"dagster-dagster-webserver.data-platform-core.svc.cluster.local:{port}"
-        in proxy["config"]["configFile"]
-    )
+    for variant, service in (
+        ("oauth2-proxy-dagster-values.yaml", "dagster-dagster-webserver"),
+        ("oauth2-proxy-dagster-read-only-values.yaml", "dagster-dagster-webserver-read-only"),
+    ):
+        upstream = yaml.safe_load((HELM / variant).read_text())["extraArgs"]["upstream"]
+        assert upstream == f"http://{service}.data-platform-core.svc.cluster.local:{port}/"
 
 
 def test_the_runtime_image_can_load_the_s3_compute_log_manager():

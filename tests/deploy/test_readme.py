@@ -60,3 +60,30 @@ def test_the_readme_covers_the_seed_recovery_scenarios():
     ):
         assert heading in README
     assert "Lakekeeper" in README and "Polaris" in README
+
+
+def _anchors(markdown: str) -> set[str]:
+    """GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens, -1, -2...
+    for repeated headings."""
+    seen: dict[str, int] = {}
+    anchors = set()
+    for heading in re.findall(r"^#{1,6} (.+)$", markdown, re.M):
+        slug = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+        count = seen.get(slug, 0)
+        seen[slug] = count + 1
+        anchors.add(slug if count == 0 else f"{slug}-{count}")
+    return anchors
+
+
+def test_every_alerts_runbook_anchor_is_a_readme_heading():
+    """Issue 16: LakehousePgRestoreDrillFailed pointed at #restore-drill, which did not exist."""
+    anchors = _anchors(README)
+    observability = DEPLOY / "kustomize" / "base" / "observability"
+    links = {
+        link
+        for path in observability.glob("*.yaml")
+        for link in re.findall(r"runbook_url: deploy/README\.md#([\w-]+)", path.read_text())
+    }
+    assert "restore-drill" in links
+    assert sorted(links - anchors) == []
+    assert "backups-1" not in links  # a runbook link lands on its runbook, not a namesake

@@ -79,6 +79,7 @@ def _with_charts(docs: list, trino_values: dict) -> list:
         *docs,
         *trino_objects(trino_values),
         *oauth2_proxy_objects(oauth2_proxy),
+        *oauth2_proxy_objects(oauth2_proxy, release="oauth2-proxy-read-only"),
         *platform_objects(),
     ]
 
@@ -105,6 +106,9 @@ def test_every_service_monitor_reaches_an_open_named_port(env_docs, trino_values
     everything = _with_charts(docs, trino_values)
     names = {m["metadata"]["name"] for m in monitors(everything)}
     assert {"spark-connect", "lakekeeper", "trino", "trino-worker", "oauth2-proxy"} <= names
+    assert "oauth2-proxy-read-only" in names
+    # The Velero alerts read velero_backup_*: its monitor must exist, not only the policy path.
+    assert "velero" in names
     assert _problems(everything) == [], env
 
 

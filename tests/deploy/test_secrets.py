@@ -44,6 +44,7 @@ def _refs(node: Any, namespace: str) -> Iterator[tuple[str, str, str | None]]:
 RELEASES = {
     "dagster-values.yaml": "data-platform-core",
     "oauth2-proxy-values.yaml": "data-platform-core",
+    "oauth2-proxy-dagster-read-only-values.yaml": "data-platform-core",
     "trino-values.yaml": "data-platform-processing",
     "airbyte-values.yaml": "data-platform-integration",
     "kube-prometheus-stack-values.yaml": "data-platform-observability",

@@ -100,3 +100,63 @@ def test_a_credential_over_http_is_caught():
         )
         is None
     )
+
+
+def test_the_airbyte_server_serves_its_clients_through_the_tls_sidecar(rendered):
+    """Issue 16's leftover: the airbyte-server-tls certificate had no sidecar or Service."""
+    import yaml
+
+    values = yaml.safe_load((DEPLOY / "helm" / "airbyte-values.yaml").read_text())
+    (sidecar,) = values["server"]["extraContainers"]
+    port = {p["name"]: p["containerPort"] for p in sidecar["ports"]}["https"]
+    assert "--target=127.0.0.1:8001" in sidecar["args"]  # the chart's server port, over loopback
+    (mount,) = sidecar["volumeMounts"]
+    (volume,) = [v for v in values["server"]["extraVolumes"] if v["name"] == mount["name"]]
+    for docs in rendered.values():
+        (service,) = [
+            d
+            for d in docs
+            if d["kind"] == "Service" and d["metadata"]["name"] == "airbyte-server-tls"
+        ]
+        assert service["spec"]["selector"] == {
+            "app.kubernetes.io/name": "server",
+            "app.kubernetes.io/instance": "airbyte",
+        }
+        (service_port,) = service["spec"]["ports"]
+        assert (service_port["port"], service_port["targetPort"]) == (port, "https")
+        (certificate,) = [
+            d
+            for d in docs
+            if d["kind"] == "Certificate"
+            and d["spec"]["secretName"] == volume["secret"]["secretName"]
+        ]
+        host = "airbyte-server-tls.data-platform-integration.svc.cluster.local"
+        assert host in certificate["spec"]["dnsNames"]
+        config = next(d for d in docs if d["metadata"]["name"] == "lakehouse-settings")["data"]
+        assert config["LAKEHOUSE_AIRBYTE_API_URL"] == f"https://{host}:{port}"
+
+
+def test_every_mc_client_trusts_the_platform_ca(rendered):
+    """MinIO serves a certificate of the platform CA: mc reads trusted CAs from
+    $MC_CONFIG_DIR/certs/CAs, or refuses the connection (pg-dump, the drill, minio-setup)."""
+    templates = {
+        "Job": lambda d: d["spec"]["template"]["spec"],
+        "CronJob": lambda d: d["spec"]["jobTemplate"]["spec"]["template"]["spec"],
+        "Deployment": lambda d: d["spec"]["template"]["spec"],
+    }
+    checked = 0
+    for doc in rendered["prod"]:
+        if doc["kind"] in templates:
+            spec = templates[doc["kind"]](doc)
+            volumes = {v["name"]: v for v in spec.get("volumes", [])}
+            for container in [*spec.get("initContainers", []), *spec.get("containers", [])]:
+                if not container.get("image", "").startswith("quay.io/minio/mc:"):
+                    continue
+                env = {e["name"]: e.get("value") for e in container.get("env", [])}
+                mounts = {m["mountPath"]: m["name"] for m in container.get("volumeMounts", [])}
+                trusted = f"{env['MC_CONFIG_DIR']}/certs/CAs"
+                assert trusted in mounts, (doc["metadata"]["name"], container["name"])
+                volume = volumes[mounts[trusted]]
+                assert volume["configMap"]["name"] == "data-platform-ca", container["name"]
+                checked += 1
+    assert checked >= 3

@@ -32,7 +32,7 @@ TRINO_VALUES = DEPLOY / "helm" / "trino-values.yaml"
 DBT_PROFILE = REPO_ROOT / "dbt" / "profiles.yml"
 CA_CONFIGMAP = "data-platform-ca"
 
-# Pod labels of the Trino chart 1.36 (release "trino") and of Trino's clients.
+# Pod labels of the Trino chart 1.37 (release "trino") and of Trino's clients.
 _TRINO = {"app.kubernetes.io/name": "trino", "app.kubernetes.io/instance": "trino"}
 COORDINATOR = Pod(
     NAMESPACE,

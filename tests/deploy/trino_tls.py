@@ -73,7 +73,7 @@ def values_problems(values: dict[str, Any]) -> list[str]:
         problems.append("the keystore file is in no Secret mounted on the coordinator")
     exposed = (get_path(values, "coordinator.additionalExposedPorts") or {}).values()
     if not any(p.get("port") == p.get("servicePort") == HTTPS_PORT for p in exposed):
-        problems.append(f"chart 1.36 exposes {HTTPS_PORT} only through additionalExposedPorts")
+        problems.append(f"chart 1.37 exposes {HTTPS_PORT} only through additionalExposedPorts")
     lines = _config_lines(values)
     problems += [f"{line}: {why}" for line, why in FORBIDDEN_LINES.items() if line in lines]
     secret_vars = [
