@@ -38,7 +38,8 @@ def build_definitions(environ: Mapping[str, str] | None = None) -> dg.Definition
                 *build_ml_assets(),
                 consents,  # governance/consents: what the ml features may use (seed §5.2)
                 *upkeep.assets,
-            ]
+            ],
+            settings.catalog_name,
         ),
         asset_checks=[*build_raw_checks(ASSET_KEYS), *build_staging_checks(), *build_ml_checks()],
         jobs=[*upkeep.jobs, *automation.jobs],

@@ -150,6 +150,12 @@ class CoreSettings(BaseModel):
         4, ge=1, description="spark.sql.shuffle.partitions of the local session (small batches)"
     )
     spark_driver_memory: str = Field("1g", description="driver memory of the local Spark session")
+    backfill_rows_per_run: int = Field(
+        2_000_000,
+        ge=1,
+        description="raw purchases one transforms run of `lakehouse demo` reads at most: a "
+        "longer range of months is split into runs (lakehouse/automation/backfills.py)",
+    )
 
     # Governance (lakehouse/governance/): the audit trail, lineage export and archives.
     audit_url: str | None = Field(

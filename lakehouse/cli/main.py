@@ -34,7 +34,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--since",
         metavar="YYYY-MM-DD",
         type=_day,
-        help="leave the daily partitions before this day out (default: the whole history)",
+        help="leave the months before this day's month out (default: the whole history)",
+    )
+    demo.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show the engines' output (Spark, dbt, Dagster's debug events) here instead of "
+        "in the log file under <LAKEHOUSE_HOME>/logs/",
     )
     sql_cli.add_arguments(
         commands.add_parser(
@@ -81,9 +87,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             from lakehouse.cli.doctor import run_doctor
 
             return run_doctor()
-        from lakehouse.cli.demo import run_demo
+        from lakehouse.cli.demo import demo_command
 
-        return run_demo(first_day=args.since)
+        return demo_command(since=args.since, verbose=args.verbose)
     except Exception as error:  # one line naming the fix (lakehouse/cli/failures.py)
         if args.debug:
             raise

@@ -16,7 +16,7 @@ from lakehouse.governance.consents import PROFILING, Consent, record_consents
 from lakehouse.iceberg import WriteRequest, write
 from lakehouse.io_manager import IcebergIOManager
 from lakehouse.ml import CHURN_TRAINING_SET, CUSTOMER_FEATURES, build_ml_assets, build_ml_checks
-from lakehouse.partitions import DAILY
+from lakehouse.partitions import MONTHLY
 from lakehouse.settings import Settings
 
 RUN_CONFIG = {"reference_date": "2024-03-01", "churn_horizon_days": 5}
@@ -51,7 +51,7 @@ def _materialize(settings: Settings, **config: object) -> dg.ExecuteInProcessRes
     upstream = [
         dg.AssetSpec(["analytics", "dim_customers"]),
         # Partitioned like the real dbt asset: the unpartitioned ml assets read all of it.
-        dg.AssetSpec(["analytics", "fct_purchases"], partitions_def=DAILY),
+        dg.AssetSpec(["analytics", "fct_purchases"], partitions_def=MONTHLY),
         dg.AssetSpec(["analytics", "customer_lifetime_value"]),
     ]
     run_config = {
@@ -95,7 +95,7 @@ def test_the_blocking_contract_fails_on_a_broken_feature_table(
     result = dg.materialize(
         [
             dg.AssetSpec(["analytics", "dim_customers"]),
-            dg.AssetSpec(["analytics", "fct_purchases"], partitions_def=DAILY),
+            dg.AssetSpec(["analytics", "fct_purchases"], partitions_def=MONTHLY),
             dg.AssetSpec(["analytics", "customer_lifetime_value"]),
             *build_ml_assets(),
             *build_ml_checks(),

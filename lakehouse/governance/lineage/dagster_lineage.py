@@ -65,8 +65,10 @@ def asset_facts_from(repository: dg.RepositoryDefinition, upkeep_groups=("upkeep
         node = graph.get(asset_key)
         metadata = node.metadata or {}
         table = metadata.get("dagster/table_name")
+        # <catalog>.<namespace>.<table> in the UI; the events name namespace.table.
+        name = str(getattr(table, "value", table) or "") or ".".join(asset_key.path)
         return AssetFacts(
-            table=str(getattr(table, "value", table) or ".".join(asset_key.path[-2:])),
+            table=".".join(name.split(".")[-2:]),
             description=node.description,
             owners=tuple(node.owners),
             tags={k: v for k, v in node.tags.items() if not k.startswith("dagster/")},
