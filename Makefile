@@ -53,7 +53,7 @@ platform-down:
 platform-status: setup
 	$(VENV)/bin/python -m lakehouse.loopback status
 
-# `make demo` on the loopback platform (platform-up first): raw by PyAirbyte through the REST
+# `make demo` on the loopback platform (platform-up first): raw by the local connector through the REST
 # catalog to S3, staging by Spark Connect, analytics by dbt-trino, ml by pyiceberg, Dagster's
 # runs and events in PostgreSQL. `lakehouse platform env` points the shell at it.
 platform-demo: setup

@@ -1,8 +1,9 @@
 """The whole graph at 10k, 100k and 1M purchases: time and peak memory per layer, and growth.
 
 Each layer runs as its own job in a fresh child process on the embedded runtime, as a
-scheduled run would: raw (ingest), staging (Spark local, every daily partition in one
-single-run backfill), analytics (dbt-duckdb, same range) and ml. So a layer's time includes
+scheduled run would: raw (ingest), staging (Spark local, every month partition, in single-run
+backfills of at most ``LAKEHOUSE_BACKFILL_ROWS_PER_RUN`` purchases as ``lakehouse demo`` splits
+them), analytics (dbt-duckdb, same runs) and ml. So a layer's time includes
 its own start-up (the Spark session, dbt's parse), and its memory is the peak of the child's
 whole process tree (Python, the Spark JVM, the dbt subprocess; ``bench/process_memory.py``).
 
@@ -10,10 +11,8 @@ whole process tree (Python, the Spark JVM, the dbt subprocess; ``bench/process_m
 records/s here, so 1M purchases is ~8 min of extraction alone). ``--source synthetic`` (the
 default) writes raw tables of the same schema, generated with numpy, through the same Iceberg
 IO manager and raw contracts: its raw time is the write, not an extraction. Purchases are
-spread over 2000-01-01 to today like faker's, so staging and analytics write ~9,800 daily
-partitions at every size, and Dagster's own cost of recording one materialisation per partition
-(~3 min per partitioned asset here) hides the data's; ``--days 365`` spreads them over the
-last year instead (~2,700 purchases a day at 1M). Fewer than ~120 days leaves the ml churn
+spread over 2000-01-01 to today like faker's (324 month partitions, laid out by day);
+``--days 365`` spreads them over the last year instead (~2,700 purchases a day at 1M). Fewer than ~120 days leaves the ml churn
 training set empty (its 90-day horizon needs older purchases), and that run fails.
 
 Growth ratios compare consecutive sizes; linear growth is the size ratio. One repetition per
@@ -54,11 +53,11 @@ def _environ(home: Path, size: int) -> dict[str, str]:
 
 def _first_day(days: int | None) -> dt.datetime:
     """The first day with purchases: faker's 2000-01-01, or ``days`` days back to today."""
-    from lakehouse.partitions import DAILY, FIRST_DAY
+    from lakehouse.partitions import FIRST_DAY
 
     if days is None:
         return dt.datetime.fromisoformat(FIRST_DAY).replace(tzinfo=dt.UTC)
-    today = dt.datetime.fromisoformat(DAILY.get_last_partition_key()).replace(tzinfo=dt.UTC)
+    today = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     return today - dt.timedelta(days=days - 1)
 
 
@@ -92,34 +91,48 @@ def _raw_synthetic(
 
 
 def _layer_job(layer: str, environ: dict[str, str], days: int | None) -> tuple[bool, float]:
-    """Run one layer's job of the real code location; staging and analytics over the days."""
+    """Run one layer's job of the real code location; staging and analytics over the months,
+    in runs of at most ``backfill_rows_per_run`` raw purchases, as ``lakehouse demo`` does."""
     import dagster as dg
 
+    from lakehouse.automation.backfills import partitioned_keys, rows_per_month, split_runs
     from lakehouse.automation.jobs import ML_JOB, RAW_INGEST_JOB
+    from lakehouse.catalog import build_catalog
     from lakehouse.definitions import build_definitions
-    from lakehouse.partitions import DAILY
+    from lakehouse.partitions import MONTHLY, month_of
 
+    settings = load_settings(environ)
     defs = build_definitions(environ)
-    tags: dict[str, str] = {}
+    runs: list[dict[str, str]] = [{}]
     if layer in ("staging", "analytics"):
-        # The daily transforms job split in two, so each layer gets its own time and memory.
+        # The transforms job split in two, so each layer gets its own time and memory.
         job = dg.define_asset_job(
-            f"bench_{layer}", selection=dg.AssetSelection.key_prefixes(layer), partitions_def=DAILY
+            f"bench_{layer}",
+            selection=dg.AssetSelection.key_prefixes(layer),
+            partitions_def=MONTHLY,
         )
         defs = dg.Definitions.merge(defs, dg.Definitions(jobs=[job]))
         name = job.name
-        tags = {
-            "dagster/asset_partition_range_start": _first_day(days).date().isoformat(),
-            "dagster/asset_partition_range_end": DAILY.get_last_partition_key(),
-        }
+        first = month_of(_first_day(days).date())
+        months = [key for key in MONTHLY.get_partition_keys() if key >= first]
+        sizes = rows_per_month(build_catalog(settings))
+        runs = [run.tags for run in split_runs(months, sizes, settings.backfill_rows_per_run)]
     else:
         name = RAW_INGEST_JOB if layer == "raw" else ML_JOB
     job_def = defs.resolve_job_def(name)
+    instance = dg.DagsterInstance.ephemeral()
     started = time.perf_counter()
-    result = job_def.execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), tags=tags, raise_on_error=False
-    )
-    return result.success, time.perf_counter() - started
+    success = True
+    for number, tags in enumerate(runs):
+        # The unpartitioned assets (users, products, dimensions) once, in the first run.
+        selection = partitioned_keys(job_def) if number > 0 else None
+        result = job_def.execute_in_process(
+            instance=instance, tags=tags, asset_selection=selection, raise_on_error=False
+        )
+        success = success and result.success
+        if not success:
+            break
+    return success, time.perf_counter() - started
 
 
 def run_layer(layer: str, home: Path, size: int, source: str, days: int | None) -> None:

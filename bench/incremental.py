@@ -1,8 +1,8 @@
 """One day's run with 30 days of history over the same run with 1 day (target <= 1.2).
 
-A daily partition should cost the same whatever the history: the daily transforms job
-(staging with Spark, analytics with dbt-duckdb) for one day must read and replace that day
-only. Two lakehouses are seeded alike (same users and products, ``--per-day`` purchases a day;
+A partition should cost the same whatever the history: the transforms job (staging with
+Spark, analytics with dbt-duckdb) for one month must read and replace that month only. The
+timed day is the first of its month, so its month's run holds that one day. Two lakehouses are seeded alike (same users and products, ``--per-day`` purchases a day;
 raw purchases land as source-faker's first sync does, every day in one commit), one with 1 day
 of history and one with ``--history`` days, and both built once by a single-run backfill
 (untimed). Then the job for the last day runs in each,
@@ -46,9 +46,12 @@ from lakehouse.automation.jobs import DAILY_TRANSFORMS_JOB
 from lakehouse.catalog import build_catalog  # noqa: F401 (tests/bench reaches it here)
 from lakehouse.definitions import build_definitions
 from lakehouse.io_manager import IcebergIOManager
+from lakehouse.partitions import month_of
 from lakehouse.settings import load_settings
 
-DAY = dt.datetime(2024, 6, 30, tzinfo=dt.UTC)  # the day every timed run rebuilds
+# The day every timed run rebuilds: the first of its month partition, so the history lies in
+# the months before and the month's run holds that one day in both lakehouses.
+DAY = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
 ONE_DAY = dt.timedelta(days=1)
 Scans = dict[str, tuple[int, int]]  # table -> (files, rows in them), the largest plan per table
 FileReads = dict[str, set[str]]  # table -> every data file planned (pyiceberg) or opened (DuckDB)
@@ -163,8 +166,9 @@ def seed(home: Path, history: int, per_day: int, user_count: int) -> dg.Definiti
 def run_day(
     defs: dg.Definitions, first: dt.datetime, last: dt.datetime
 ) -> dg.ExecuteInProcessResult:
-    """The daily transforms job over ``[first, last]`` (one day, or a single-run backfill)."""
-    keys = {"start": first.date().isoformat(), "end": last.date().isoformat()}
+    """The transforms job over the months of ``[first, last]`` (one month, or a single-run
+    backfill of several)."""
+    keys = {"start": month_of(first.date()), "end": month_of(last.date())}
     tags = {f"dagster/asset_partition_range_{side}": key for side, key in keys.items()}
     job = defs.resolve_job_def(DAILY_TRANSFORMS_JOB)
     return job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), tags=tags)

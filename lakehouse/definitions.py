@@ -11,6 +11,8 @@ import dagster as dg
 
 from lakehouse.analytics.assets import build_analytics_assets
 from lakehouse.automation import apply_policies, build_automation
+from lakehouse.governance.consent_asset import consents
+from lakehouse.governance.sensors import configured_governance_sensors
 from lakehouse.ml import build_ml_assets, build_ml_checks
 from lakehouse.raw.assets import build_raw_assets
 from lakehouse.raw.checks import build_raw_checks
@@ -34,13 +36,16 @@ def build_definitions(environ: Mapping[str, str] | None = None) -> dg.Definition
                 *build_staging_assets(),
                 *build_analytics_assets(settings),
                 *build_ml_assets(),
+                consents,  # governance/consents: what the ml features may use (seed §5.2)
                 *upkeep.assets,
-            ]
+            ],
+            settings.catalog_name,
         ),
         asset_checks=[*build_raw_checks(ASSET_KEYS), *build_staging_checks(), *build_ml_checks()],
         jobs=[*upkeep.jobs, *automation.jobs],
         schedules=[*upkeep.schedules, *automation.schedules],
-        sensors=automation.sensors,
+        # Every run's outcome to the audit trail and OpenLineage; every schema change audited.
+        sensors=[*automation.sensors, *configured_governance_sensors(settings)],
         resources=build_resources(settings),
         executor=build_executor(settings),
     )

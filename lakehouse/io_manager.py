@@ -14,6 +14,7 @@ name, and the snapshot summary carries the Dagster run id and partition key.
 
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,6 +26,7 @@ from pyiceberg.table import Table
 from pyiceberg.types import DateType
 
 from lakehouse.catalog import shared_catalog
+from lakehouse.governance.audit import audit_store
 from lakehouse.iceberg.arrow import to_arrow, wants_pandas
 from lakehouse.iceberg.branches import NoSuchBranchError, audit_branch, branch_head
 from lakehouse.iceberg.writes import WriteRequest, WriteRequestError, window_filter, write
@@ -182,6 +184,7 @@ class IcebergIOManager(dg.ConfigurableIOManager):
             policy=WapPolicy.from_metadata(upstream),
             row_filter=row_filter,
             commit_timeout_seconds=self.settings.commit_timeout_seconds,
+            audit_trail=functools.partial(audit_store, self.settings),
         )
 
 

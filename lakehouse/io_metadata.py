@@ -10,6 +10,7 @@ from pyiceberg.table import Table
 from pyiceberg.table.snapshots import Snapshot
 
 from lakehouse.iceberg.commits import summary_properties
+from lakehouse.iceberg.schema import table_address
 from lakehouse.iceberg.writes import WriteResult
 
 
@@ -64,7 +65,7 @@ def materialization_metadata(result: WriteResult, *, partition_replaced: bool) -
         "data_files": data_files,
         "table_bytes": data_file_bytes(table, snapshot),
         "table_location": dg.MetadataValue.path(table.location()),
-        "dagster/table_name": ".".join(table.name()),
+        "dagster/table_name": table_address(table),
         "dagster/column_schema": column_schema(table.schema()),
     }
     if partition_replaced:  # the partition now holds exactly the batch

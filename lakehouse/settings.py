@@ -80,15 +80,12 @@ class CoreSettings(BaseModel):
         description="instant source-faker takes as now, ISO 8601 (its dates run from 2000 to it); "
         "unset follows the wall clock. Pins the demo data for reproducible runs and tests",
     )
-    pyairbyte_python: Path | None = Field(
-        None, description="python of the isolated PyAirbyte environment (embedded)"
-    )
     faker_executable: Path | None = Field(
         None, description="source-faker executable of the connector environment (embedded)"
     )
-    raw_ingestion: Literal["pyairbyte", "airbyte-server"] | None = Field(
+    raw_ingestion: Literal["connector", "airbyte-server"] | None = Field(
         None,
-        description="how raw data is extracted: pyairbyte (in-process connectors) or "
+        description="how raw data is extracted: connector (the Airbyte connector run locally, every record counted) or "
         "airbyte-server (dagster-airbyte; default on the platform runtime)",
     )
     airbyte_api_url: str | None = Field(
@@ -129,12 +126,12 @@ class CoreSettings(BaseModel):
     )
 
     @property
-    def raw_ingestion_mode(self) -> Literal["pyairbyte", "airbyte-server"]:
-        """How raw data is extracted: the setting, else PyAirbyte embedded and the Airbyte server
+    def raw_ingestion_mode(self) -> Literal["connector", "airbyte-server"]:
+        """How raw data is extracted: the setting, else the local connector embedded and the Airbyte server
         on the platform."""
         if self.raw_ingestion is not None:
             return self.raw_ingestion
-        return "airbyte-server" if self.runtime == "platform" else "pyairbyte"
+        return "airbyte-server" if self.runtime == "platform" else "connector"
 
     @property
     def analytics_target(self) -> Literal["duckdb", "trino"]:
@@ -153,6 +150,12 @@ class CoreSettings(BaseModel):
         4, ge=1, description="spark.sql.shuffle.partitions of the local session (small batches)"
     )
     spark_driver_memory: str = Field("1g", description="driver memory of the local Spark session")
+    backfill_rows_per_run: int = Field(
+        2_000_000,
+        ge=1,
+        description="raw purchases one transforms run of `lakehouse demo` reads at most: a "
+        "longer range of months is split into runs (lakehouse/automation/backfills.py)",
+    )
 
     # Governance (lakehouse/governance/): the audit trail, lineage export and archives.
     audit_url: str | None = Field(
@@ -162,6 +165,14 @@ class CoreSettings(BaseModel):
     )
     audit_password: SecretStr | None = Field(
         None, description="password of the audit store's PostgreSQL user"
+    )
+    audit_retention_user: str | None = Field(
+        None,
+        description="PostgreSQL login of the audit store's retention role, used by the "
+        "retention job alone to purge audit rows older than seven years",
+    )
+    audit_retention_password: SecretStr | None = Field(
+        None, description="password of the audit retention login"
     )
     audit_trino_events_token: SecretStr | None = Field(
         None,
@@ -195,6 +206,11 @@ class CoreSettings(BaseModel):
         description="where retention archives rows before deleting them: a directory or "
         "s3://bucket/prefix (default <warehouse>/archive)",
     )
+    consents_inbox: str | None = Field(
+        None,
+        description="where consent decisions arrive as JSON Lines files for governance/consents: "
+        "a directory or s3://bucket/prefix (default <home>/consents)",
+    )
 
     @property
     def audit_store_url(self) -> str:
@@ -213,6 +229,10 @@ class CoreSettings(BaseModel):
     def lineage_file(self) -> Path:
         """The file transport's JSON Lines file (one event a line)."""
         return self.home.expanduser().resolve() / "openlineage" / "events.jsonl"
+
+    @property
+    def consent_inbox(self) -> str:
+        return self.consents_inbox or (self.home.expanduser().resolve() / "consents").as_uri()
 
     @property
     def archive_root(self) -> str | None:
@@ -255,6 +275,11 @@ class Settings(UpkeepSettings, CoreSettings):
             problems.append(
                 f"{PREFIX}UPKEEP_TRINO_TOKEN_URI: the upkeep client needs the token endpoint"
             )
+        home = self.home.expanduser()
+        if home.exists() and not home.is_dir():
+            problems.append(
+                f"{PREFIX}HOME: {home} is a file; name a directory (created if missing)"
+            )
         if self.warehouse and self.warehouse.startswith("s3") and not self.s3_endpoint:
             problems.append(f"{PREFIX}S3_ENDPOINT: an s3:// warehouse needs the S3 endpoint URL")
         sqlite = self.catalog_type == "sql" and (self.catalog_uri or "sqlite").startswith("sqlite")
@@ -267,7 +292,7 @@ class Settings(UpkeepSettings, CoreSettings):
             if not getattr(self, name):
                 problems.append(
                     f"{PREFIX}{name.upper()}: required to sync through an Airbyte server "
-                    f"(the platform's default) unless {PREFIX}RAW_INGESTION=pyairbyte"
+                    f"(the platform's default) unless {PREFIX}RAW_INGESTION=connector"
                 )
         if problems:
             raise ValueError("; ".join(problems))
@@ -285,10 +310,6 @@ class Settings(UpkeepSettings, CoreSettings):
     @property
     def warehouse_location(self) -> str:
         return self.warehouse or (self.home_dir / "warehouse").as_uri()
-
-    @property
-    def pyairbyte_python_path(self) -> Path:
-        return self.pyairbyte_python or REPO_ROOT / ".venvs" / "pyairbyte" / "bin" / "python"
 
     @property
     def faker_executable_path(self) -> Path:
@@ -333,6 +354,7 @@ class Settings(UpkeepSettings, CoreSettings):
                 self.trino_client_secret,
                 self.upkeep_trino_client_secret,
                 self.audit_password,
+                self.audit_retention_password,
                 self.audit_trino_events_token,
                 self.openlineage_api_key,
             )

@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
-# Create the isolated Airbyte environments of the embedded raw layer from the locked files:
-#   .venvs/pyairbyte    PyAirbyte (duckdb 1.4.3, pyarrow<22, airbyte-cdk>=7.28)
+# Create the isolated Airbyte environment of the embedded raw layer from its locked file:
 #   .venvs/source-faker the source-faker connector (airbyte-cdk<7)
-# They cannot share the main env or each other. Idempotent: an env whose lock file has not
+# It cannot share the main env; the raw assets run it and read its output themselves. Idempotent: an env whose lock file has not
 # changed since it was built is left alone, so a warm run takes well under a second.
 #
 #   scripts/bootstrap-connectors.sh            build or refresh the envs (UV=, PYTHON= optional)
@@ -14,7 +13,7 @@ REQ="$ROOT/requirements"
 VENVS="$ROOT/.venvs"
 PYTHON_VERSION="3.11"  # the locks are compiled for it
 INTERPRETER="${PYTHON:-$PYTHON_VERSION}"  # the Makefile passes its python3.11
-ENVS=(pyairbyte source-faker)
+ENVS=(source-faker)
 
 find_uv() {
     if [[ -n "${UV:-}" ]]; then  # absolute, since --compile runs it from requirements/

@@ -116,7 +116,7 @@ EDGES = {
     "lakehouse/engine_conf.py",  # python -m lakehouse.engine_conf
     "lakehouse/analytics/prepare.py",  # python -m lakehouse.analytics.prepare
     "lakehouse/analytics/duckdb_plugin.py",  # runs inside the dbt process
-    "lakehouse/analytics/dbt_entry.py",  # the lakehouse-dbt command: dbt with a Trino token
+    "lakehouse/analytics/dbt_entry.py",  # lakehouse-dbt: the dbt process's entry point
 }
 
 

@@ -1,7 +1,7 @@
 {#- Overrides dbt's macro of the same name (the documented way to give a test's `where` a
     run-time value): a test configured with `where: "in_partition_window(<column>)"`, or
     `in_partition_window(<column>, date)` for a date column, checks only the run's partition
-    window, so a daily run's tests read that day's files, not the whole table. With no window
+    window, so a month's run's tests read that month's files, not the whole table. With no window
     (a full rebuild, a manual `dbt build`) the test checks every row. -#}
 {% macro get_where_subquery(relation) -%}
   {%- set where = config.get('where') -%}

@@ -1,7 +1,7 @@
-{#- The daily partition window [start, end) of the run, ISO-8601 instants that Dagster passes in
+{#- The partition window [start, end) of the run (a month, or a backfill's range of months), ISO-8601 instants that Dagster passes in
     the dbt process's environment (DAGSTER_DBT_WINDOW_START/END, lakehouse/analytics/commits.py).
 
-    Not dbt vars: a change of --vars makes dbt re-parse the whole project, every day. The
+    Not dbt vars: a change of --vars makes dbt re-parse the whole project, on every run. The
     variables are read only at execution (`execute`): at parse time the macro returns none, so
     dbt records no env var for the model and the prepared partial-parse state stays valid.
     With neither variable set a model processes every row (a full rebuild). -#}
@@ -24,7 +24,7 @@
 {%- endmacro %}
 
 {#- A predicate keeping the rows whose `column` is in the window: a timestamp with time zone,
-    or with kind 'date' a UTC calendar date (daily windows start at midnight UTC). -#}
+    or with kind 'date' a UTC calendar date (windows start at midnight UTC). -#}
 {% macro in_partition_window(column, kind='timestamp') -%}
   {%- set window = partition_window() -%}
   {%- if window is none -%}

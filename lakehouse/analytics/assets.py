@@ -1,7 +1,7 @@
 """The dbt models as Dagster assets ``analytics/<model>``, their tests as asset checks.
 
-Two definitions over one manifest: the models tagged ``daily`` (``fct_purchases``,
-``daily_revenue``) are daily-partitioned like the staging purchases they read, one run per
+Two definitions over one manifest: the models tagged ``partitioned`` (``fct_purchases``,
+``daily_revenue``) are partitioned by month like the staging purchases they read, one run per
 window (a backfill is one run over the whole range) that reads and replaces only the window;
 the other models are unpartitioned. Both run ``dbt build``, so each model's tests run
 before the models that depend on it. After dbt, each output gets the Iceberg snapshot the model
@@ -18,16 +18,18 @@ from dagster_dbt import dbt_assets
 from pyiceberg.catalog import Catalog
 from pyiceberg.table.snapshots import Snapshot, ancestors_of
 
+from lakehouse.analytics.column_lineage import load_column_lineage
 from lakehouse.analytics.prepare import prepare_if_dev
 from lakehouse.analytics.project import analytics_project, load_manifest
 from lakehouse.analytics.resources import LakehouseDbtCliResource
 from lakehouse.analytics.translator import LakehouseDbtTranslator
 from lakehouse.catalog import shared_catalog
 from lakehouse.iceberg.commits import summary_properties
-from lakehouse.partitions import DAILY
+from lakehouse.iceberg.schema import table_address
+from lakehouse.partitions import MONTHLY, SINGLE_RUN, single_run_backfills
 from lakehouse.settings import Settings
 
-DAILY_SELECTOR = "tag:daily"
+PARTITIONED_SELECTOR = "tag:partitioned"
 
 
 def build_args() -> list[str]:
@@ -55,6 +57,7 @@ def snapshot_metadata(catalog: Catalog, asset_key: dg.AssetKey, run_id: str) -> 
     metadata: dict[str, Any] = {
         "iceberg/snapshot_id": snapshot.snapshot_id,
         "iceberg/table_location": dg.MetadataValue.path(table.location()),
+        "dagster/table_name": table_address(table),
     }
     if (total := summary.get("total-records")) is not None:
         metadata["dagster/row_count"] = int(total)
@@ -107,29 +110,35 @@ def build_analytics_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     prepare_if_dev(target)
     project = analytics_project(target)
     manifest = load_manifest(project)
-    translator = LakehouseDbtTranslator()
+    translator = LakehouseDbtTranslator(
+        load_column_lineage(project.project_dir / project.target_path)
+    )
 
     @dbt_assets(
         manifest=manifest,
         project=project,
         dagster_dbt_translator=translator,
-        exclude=DAILY_SELECTOR,
+        exclude=PARTITIONED_SELECTOR,
         name="analytics_models",
     )
     def analytics_models(context: dg.AssetExecutionContext, dbt: LakehouseDbtCliResource):
         yield from _build(context, dbt)
 
-    @dbt_assets(
-        manifest=manifest,
-        project=project,
-        dagster_dbt_translator=translator,
-        select=DAILY_SELECTOR,
-        name="analytics_daily_models",
-        partitions_def=DAILY,
-        backfill_policy=dg.BackfillPolicy.single_run(),
-    )
-    def analytics_daily_models(context: dg.AssetExecutionContext, dbt: LakehouseDbtCliResource):
-        window = context.partition_time_window  # one day, or a backfill's whole range
-        yield from _build(context, dbt, (window.start, window.end))
+    with single_run_backfills():
 
-    return [analytics_models, analytics_daily_models]
+        @dbt_assets(
+            manifest=manifest,
+            project=project,
+            dagster_dbt_translator=translator,
+            select=PARTITIONED_SELECTOR,
+            name="analytics_partitioned_models",
+            partitions_def=MONTHLY,
+            backfill_policy=SINGLE_RUN,
+        )
+        def analytics_partitioned_models(
+            context: dg.AssetExecutionContext, dbt: LakehouseDbtCliResource
+        ):
+            window = context.partition_time_window  # one month, or a backfill's whole range
+            yield from _build(context, dbt, (window.start, window.end))
+
+    return [analytics_models, analytics_partitioned_models]

@@ -70,7 +70,8 @@ def is_fresh(target: str, project_dir: Path = DBT_PROJECT_DIR) -> bool:
     """Whether the manifest was built from the current files for ``target``."""
     manifest = manifest_path(target, project_dir)
     stamp = project_dir / target_path(target) / STAMP_FILE
-    if not (manifest.is_file() and stamp.is_file()):
+    lineage = project_dir / target_path(target) / "column_lineage.json"  # column_lineage.py
+    if not (manifest.is_file() and stamp.is_file() and lineage.is_file()):
         return False
     recorded = json.loads(stamp.read_text())
     # A manual `dbt build` rewrites target/manifest.json (with its own vars): not ours any more.
@@ -104,6 +105,12 @@ def _parse(target: str, project_dir: Path) -> None:
     done = subprocess.run(command, cwd=directory, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise PrepareError(f"`{' '.join(command)}` failed:\n{done.stdout}{done.stderr}")
+    from lakehouse.analytics.column_lineage import write_column_lineage
+
+    try:  # the models' column lineage, for the UI and the data catalog
+        write_column_lineage(dbt_executable(), project_dir, project_dir / target_path(target), env)
+    except (RuntimeError, ValueError, OSError) as error:  # DbtLineageError is a ValueError
+        raise PrepareError(f"dbt column lineage: {error}") from None
 
 
 def prepare(target: str, *, project_dir: Path = DBT_PROJECT_DIR, force: bool = False) -> bool:

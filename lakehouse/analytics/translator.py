@@ -14,6 +14,8 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
+from lakehouse.governance.lineage.columns import ColumnLineage, column_lineage_metadata
+
 ANALYTICS = "analytics"
 CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
 
@@ -59,8 +61,9 @@ def column_schema(props: Mapping[str, Any]) -> dg.TableSchema | None:
 class LakehouseDbtTranslator(DagsterDbtTranslator):
     """The lakehouse's naming and metadata rules for the dbt project."""
 
-    def __init__(self) -> None:
+    def __init__(self, column_lineage: Mapping[str, ColumnLineage] | None = None) -> None:
         super().__init__(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+        self.column_lineage = dict(column_lineage or {})  # column_lineage.py, per table
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props.get("resource_type") == "source":
@@ -92,7 +95,10 @@ class LakehouseDbtTranslator(DagsterDbtTranslator):
         if schema is not None:
             metadata["dagster/column_schema"] = schema
         if _is_model(dbt_resource_props):
-            metadata["iceberg/table"] = f"{ANALYTICS}.{dbt_resource_props['name']}"
+            table = f"{ANALYTICS}.{dbt_resource_props['name']}"
+            metadata["iceberg/table"] = table
+            if lineage := self.column_lineage.get(table):
+                metadata["dagster/column_lineage"] = column_lineage_metadata(lineage)
         return metadata
 
     def get_asset_spec(

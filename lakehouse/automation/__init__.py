@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from lakehouse.automation.catalog import apply_catalog_defaults
+from lakehouse.automation.catalog import apply_catalog_defaults, apply_table_names
 from lakehouse.automation.freshness import apply_freshness
 from lakehouse.automation.jobs import JOBS
 from lakehouse.automation.schedules import build_schedules
@@ -31,9 +31,9 @@ def build_automation(settings: Settings) -> Automation:
     return Automation(list(JOBS), build_schedules(schedule_status), build_sensors(sensor_status))
 
 
-def apply_policies(assets: list) -> list:
-    """Catalog defaults, then the layer's freshness policy, on every asset."""
-    return list(apply_freshness(apply_catalog_defaults(assets)))
+def apply_policies(assets: list, catalog_name: str) -> list:
+    """Catalog defaults and table names, then the layer's freshness policy, on every asset."""
+    return list(apply_freshness(apply_table_names(apply_catalog_defaults(assets), catalog_name)))
 
 
 __all__ = ["Automation", "apply_policies", "build_automation"]

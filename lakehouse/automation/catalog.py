@@ -2,7 +2,10 @@
 
 Analysts filter the UI by owner and by the ``layer``, ``domain`` and ``classification`` tags.
 The layers declare their own (raw, staging, ml, and dbt's ``meta``); these defaults cover the
-gaps so no asset is missing from a filter. An asset's own value always wins.
+gaps so no asset is missing from a filter. An asset's own value always wins, except the
+storage address: every table asset's ``dagster/table_name`` is its Iceberg table
+``<catalog>.<namespace>.<table>``, whichever engine writes it (dagster-dbt would name DuckDB's
+in-memory relation, ``memory.analytics.<model>``).
 """
 
 from __future__ import annotations
@@ -12,6 +15,9 @@ from collections.abc import Iterable, Sequence
 import dagster as dg
 
 CATALOG_TAGS = ("layer", "domain", "classification")
+TABLE_NAME = "dagster/table_name"
+# The layers whose assets are Iceberg tables named by their key; upkeep assets are run reports.
+TABLE_LAYERS = ("raw", "staging", "analytics", "ml")
 LAYER_OWNERS: dict[str, str] = {
     "raw": "team:data-engineering",
     "staging": "team:data-engineering",
@@ -51,3 +57,20 @@ def apply_catalog_defaults(
     assets: Iterable[dg.AssetsDefinition | dg.AssetSpec],
 ) -> Sequence[dg.AssetsDefinition | dg.AssetSpec]:
     return dg.map_asset_specs(_with_catalog_defaults, list(assets))
+
+
+def table_address(catalog_name: str, key: dg.AssetKey) -> str:
+    """The Iceberg table an asset holds, as an analyst queries it: ``lakehouse.raw.faker_users``."""
+    return ".".join((catalog_name, *key.path))
+
+
+def apply_table_names(
+    assets: Iterable[dg.AssetsDefinition | dg.AssetSpec], catalog_name: str
+) -> Sequence[dg.AssetsDefinition | dg.AssetSpec]:
+    def named(spec: dg.AssetSpec) -> dg.AssetSpec:
+        if spec.key.path[0] not in TABLE_LAYERS:
+            return spec
+        address = table_address(catalog_name, spec.key)
+        return spec.replace_attributes(metadata={**spec.metadata, TABLE_NAME: address})
+
+    return dg.map_asset_specs(named, list(assets))

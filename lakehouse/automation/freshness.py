@@ -25,11 +25,15 @@ def _window(expected: dt.timedelta, grace: dt.timedelta) -> dg.FreshnessPolicy:
 DAILY = _window(DAY, RUN_GRACE)
 LAYER_FRESHNESS: dict[str, dg.FreshnessPolicy] = {
     "raw": DAILY,  # the daily ingest schedule
-    "staging": DAILY,  # the daily transforms schedule
+    # The daily transforms schedule rebuilds the current month's partition every night; Dagster
+    # judges a partitioned asset by its latest materialisation of any partition.
+    "staging": DAILY,
     "analytics": DAILY,
     # Features feed weekly retraining and daily scoring: a missed day warns, a week fails.
     "ml": dg.FreshnessPolicy.time_window(fail_window=7 * DAY, warn_window=2 * DAY),
     "upkeep": DAILY,  # retention, compaction, expiry, restore check, erasure: nightly
+    # The consents, read before each ml run: a withdrawal reaches the features as fast.
+    "governance": dg.FreshnessPolicy.time_window(fail_window=7 * DAY, warn_window=2 * DAY),
 }
 # Upkeep assets on another cadence than nightly (lakehouse/upkeep/jobs.py's crons).
 ASSET_FRESHNESS: dict[str, dg.FreshnessPolicy] = {

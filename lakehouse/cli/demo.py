@@ -1,157 +1,245 @@
-"""``lakehouse demo``: materialise every asset on the configured runtime and print what landed.
+"""``lakehouse demo``: materialise every asset on the configured runtime and show what landed.
 
 One run cannot mix partitioned and unpartitioned assets over many partitions, so the demo runs
 the graph in stages, each after the previous one succeeded: raw, then staging and analytics
-over a range of daily partitions (one single-run backfill), then ml (with the whole-history
-model customer_lifetime_value, which the daily job leaves out). Upkeep is left to its own
-scheduled jobs: retention would purge faker's old purchases (dated back to 2000).
+over the months not yet built (in runs of bounded size, ``lakehouse/automation/backfills.py``),
+then ml (with the whole-history model customer_lifetime_value, which the transforms job leaves
+out). Upkeep is left to its own scheduled jobs: retention would purge faker's old purchases.
 
-The range is what is not yet done: every day never materialised (the whole history, ~9,800
-days, on a fresh warehouse) and every day holding a purchase this run's ingest (re)extracted,
-through today. Dagster books each partition of a backfill (~6 ms per asset and partition
-here), so a second demo with nothing new runs one day, not 26 years.
+The months are what is not yet done: every month never materialised (the whole history, 324
+months, on a fresh warehouse) and every month holding a purchase this run's ingest
+(re)extracted, through the current month. A second demo with nothing new rebuilds the current
+month only. The runs land in the Dagster instance ``make dev`` opens (DAGSTER_HOME, default
+``<LAKEHOUSE_HOME>/dagster``), so the UI shows what the demo built.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable, Mapping
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import pyarrow.compute as pc
-from pyiceberg.catalog import Catalog
-from pyiceberg.exceptions import NoSuchTableError
-from pyiceberg.expressions import GreaterThanOrEqual
 
+from lakehouse.automation.backfills import MonthRun, partitioned_keys, plan_runs
 from lakehouse.automation.jobs import DAILY_TRANSFORMS_JOB, ML_JOB, RAW_INGEST_JOB
 from lakehouse.catalog import build_catalog
-from lakehouse.cli.inventory import list_tables
-from lakehouse.partitions import DAILY
-from lakehouse.raw.streams import ASSET_KEYS
-from lakehouse.settings import get_settings, load_settings
+from lakehouse.cli.abandoned_runs import fail_abandoned_runs
+from lakehouse.cli.console import DemoConsole, Stage, engine_output_to
+from lakehouse.cli.demo_report import failure_lines, print_report
+from lakehouse.partitions import month_of
+from lakehouse.settings import Settings, get_settings, load_settings
 
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
-# Step-level progress only: Dagster's DEBUG events (one per partition of a backfill) would
-# print tens of thousands of lines.
-QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
-
-
-# The daily chain ends in the purchases fact: a day it holds went through staging too.
-LAST_DAILY_ASSET = dg.AssetKey(["analytics", "fct_purchases"])
-EXTRACTED_AT, PARTITION_TIME = "_airbyte_extracted_at", "created_at"
+# Every Dagster event in the log file (the console logger writes to the redirected stderr).
+DEBUG_LOGS = {"loggers": {"console": {"config": {"log_level": "DEBUG"}}}}
+INSTANCE_CONFIG = "dagster.yaml"
+# The demo's own instance: no telemetry, so no banner (a user's own dagster.yaml is kept).
+DEMO_INSTANCE_YAML = "# Written by `lakehouse demo`.\ntelemetry:\n  enabled: false\n"
 
 
-def first_new_day(catalog: Catalog, since: dt.datetime) -> str | None:
-    """The earliest partition day among purchases extracted at or after ``since``, if any."""
-    try:
-        table = catalog.load_table(tuple(ASSET_KEYS["purchases"].path))
-    except NoSuchTableError:
-        return None
-    new = table.scan(
-        row_filter=GreaterThanOrEqual(EXTRACTED_AT, since.isoformat()),
-        selected_fields=(PARTITION_TIME,),
-    ).to_arrow()
-    earliest = pc.min(new[PARTITION_TIME]).as_py() if new.num_rows else None
-    return None if earliest is None else earliest.date().isoformat()
+@dataclass
+class DemoRuns:
+    """The demo's runs, in order; ``failed`` is the label of the stage that failed, if any."""
+
+    results: list[dg.ExecuteInProcessResult] = field(default_factory=list)
+    months: list[MonthRun] = field(default_factory=list)
+    failed: str | None = None
+
+    @property
+    def run_ids(self) -> set[str]:
+        return {result.run_id for result in self.results}
 
 
-def transform_range(
-    instance: dg.DagsterInstance, catalog: Catalog, since: dt.datetime, first_day: str | None
-) -> tuple[str, str]:
-    """(first, last) partition key for staging and analytics: what is not yet done, to today."""
-    keys = DAILY.get_partition_keys()
-    floor = max(first_day or keys[0], keys[0])
-    done = instance.get_materialized_partitions(LAST_DAILY_ASSET)
-    missing = next((key for key in keys if key >= floor and key not in done), None)
-    starts = [day for day in (missing, first_new_day(catalog, since)) if day is not None]
-    start = max(min(starts, default=keys[-1]), floor)
-    return min(start, keys[-1]), keys[-1]
+def demo_instance(settings: Settings) -> dg.DagsterInstance:
+    """DAGSTER_HOME's instance, or ``<home>/dagster``; telemetry off where we create the config."""
+    home = Path(os.environ.get("DAGSTER_HOME") or settings.home_dir / "dagster")
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / INSTANCE_CONFIG
+    if not config.exists():
+        config.write_text(DEMO_INSTANCE_YAML)
+    return dg.DagsterInstance.from_config(str(home))
 
 
-def _instance() -> dg.DagsterInstance:
-    # With DAGSTER_HOME (set by the Makefile) the runs show up in `make dev`'s UI.
-    return dg.DagsterInstance.get() if os.getenv("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+def _execute(
+    job: dg.JobDefinition,
+    instance: dg.DagsterInstance,
+    stage: Stage,
+    *,
+    tags: Mapping[str, str] | None = None,
+    selection: Sequence[dg.AssetKey] | None = None,
+) -> dg.ExecuteInProcessResult:
+    """One run, its events feeding the stage's bar: a step starting, a partition booked."""
+    run_id = str(uuid.uuid4())
+
+    def on_event(entry: dg.EventLogEntry) -> None:
+        event = entry.dagster_event
+        if event is None:
+            return
+        if event.event_type_value == "STEP_START" and event.step_key:
+            stage.doing(event.step_key.replace("__", "/"))
+        elif event.event_type_value == "ASSET_MATERIALIZATION" and event.partition:
+            stage.advance()
+
+    instance.add_event_listener(run_id, on_event)
+    return job.execute_in_process(
+        instance=instance,
+        run_id=run_id,
+        run_config=DEBUG_LOGS,
+        tags=dict(tags or {}),
+        asset_selection=list(selection) if selection else None,
+        raise_on_error=False,
+    )
+
+
+def _months_text(runs: Sequence[MonthRun]) -> str:
+    months = sum(run.months for run in runs)
+    span = f"{runs[0].first[:7]} to {runs[-1].last[:7]}" if months > 1 else runs[0].first[:7]
+    count = f"{len(runs)} runs" if len(runs) > 1 else "1 run"
+    return f"{months} month{'s' if months > 1 else ''}, {span}, in {count}"
 
 
 def run_stages(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
-    catalog: Catalog,
-    echo: Callable[[str], None] = print,
-    first_day: str | None = None,
-) -> list[dg.ExecuteInProcessResult]:
-    """raw, staging+analytics, ml; stops at the first stage that fails."""
+    settings: Settings,
+    console: DemoConsole,
+    floor: str | None = None,
+) -> DemoRuns:
+    """raw, transforms (month runs of bounded size), ml; stops at the first that fails."""
+    catalog = build_catalog(settings)
     started = dt.datetime.now(dt.UTC)
-    stages: list[tuple[str, str, Callable[[], dict[str, Any]]]] = [
-        ("raw", RAW_INGEST_JOB, dict),
-        (
-            "staging+analytics",
-            DAILY_TRANSFORMS_JOB,
-            lambda: _range_tags(instance, catalog, started, first_day),
-        ),
-        ("ml", ML_JOB, dict),
-    ]
-    results = []
-    for label, job_name, tags in stages:
-        run_tags = tags()
-        days = f" {run_tags[RANGE_START_TAG]}..{run_tags[RANGE_END_TAG]}" if run_tags else ""
-        echo(f"{label}{days}: running{_partition_count(run_tags)}")
-        result = defs.resolve_job_def(job_name).execute_in_process(
-            instance=instance, raise_on_error=False, run_config=QUIET, tags=run_tags
+    runs = DemoRuns()
+
+    def finish(stage: Stage, result: dg.ExecuteInProcessResult, outcome: str) -> bool:
+        runs.results.append(result)
+        if result.success:
+            stage.done(outcome)
+            return True
+        stage.failed("FAILED")
+        runs.failed = stage.label
+        return False
+
+    raw = console.stage(
+        "[1/3] raw", "extract source-faker's users, products and purchases (PyAirbyte)"
+    )
+    result = _execute(defs.resolve_job_def(RAW_INGEST_JOB), instance, raw)
+    if not finish(raw, result, _new_records(result)):
+        return runs
+
+    transforms_job = defs.resolve_job_def(DAILY_TRANSFORMS_JOB)
+    partitioned = partitioned_keys(transforms_job)
+    runs.months = plan_runs(
+        instance,
+        catalog,
+        since=started,
+        rows_per_run=settings.backfill_rows_per_run,
+        floor=floor,
+    )
+    transforms = console.stage(
+        "[2/3] transforms",
+        f"staging (Spark) and analytics (dbt) over {_months_text(runs.months)}",
+        total=sum(run.months for run in runs.months) * len(partitioned),
+    )
+    for number, month_run in enumerate(runs.months):
+        # The unpartitioned assets (users, products, dimensions) once, in the first run.
+        selection = None if number == 0 else partitioned
+        result = _execute(
+            transforms_job, instance, transforms, tags=month_run.tags, selection=selection
         )
-        results.append(result)
-        echo(f"run {result.run_id} ({label}{days}): {'succeeded' if result.success else 'FAILED'}")
-        if not result.success:
-            break
-    return results
+        if number < len(runs.months) - 1 and result.success:
+            runs.results.append(result)
+            continue
+        purchases = sum(run.rows for run in runs.months)
+        if not finish(transforms, result, f"{purchases:,} raw purchases"):
+            return runs
+
+    ml = console.stage(
+        "[3/3] ml", "customer lifetime value (dbt), customer features and churn set (pandas)"
+    )
+    result = _execute(defs.resolve_job_def(ML_JOB), instance, ml)
+    finish(ml, result, _ml_rows(result))
+    return runs
 
 
-def _partition_count(tags: dict[str, str]) -> str:
-    if not tags:
-        return ""
-    keys = DAILY.get_partition_keys()
-    count = keys.index(tags[RANGE_END_TAG]) - keys.index(tags[RANGE_START_TAG]) + 1
-    return f" ({count} daily partitions)"
+def _output_metadata(result: dg.ExecuteInProcessResult) -> dict[str, Mapping[str, Any]]:
+    """Each asset's materialisation metadata in the run (one entry per asset)."""
+    return {
+        event.asset_key.to_user_string(): event.step_materialization_data.materialization.metadata
+        for event in result.get_asset_materialization_events()
+        if event.asset_key is not None
+    }
 
 
-def _range_tags(
-    instance: dg.DagsterInstance, catalog: Catalog, since: dt.datetime, first_day: str | None
-) -> dict[str, str]:
-    start, end = transform_range(instance, catalog, since, first_day)
-    return {RANGE_START_TAG: start, RANGE_END_TAG: end}
+def _count(metadata: Mapping[str, Any], key: str) -> int:
+    value = metadata.get(key)
+    return int(value.value) if value is not None else 0
+
+
+def _new_records(result: dg.ExecuteInProcessResult) -> str:
+    counts = {
+        key.split("/")[-1].removeprefix("faker_"): _count(meta, "airbyte/new_records")
+        or _count(meta, "rows_written")
+        for key, meta in _output_metadata(result).items()
+    }
+    if not counts:
+        return "no new records"
+    parts = ", ".join(f"{name} {count:,}" for name, count in sorted(counts.items()))
+    return f"{sum(counts.values()):,} new records ({parts})"
+
+
+def _ml_rows(result: dg.ExecuteInProcessResult) -> str:
+    rows = {
+        key.split("/")[-1]: _count(meta, "dagster/row_count")
+        for key, meta in _output_metadata(result).items()
+        if key.startswith("ml/")
+    }
+    return ", ".join(f"{name} {count:,} rows" for name, count in sorted(rows.items()))
 
 
 def run_demo(
     environ: Mapping[str, str] | None = None,
     instance: dg.DagsterInstance | None = None,
-    echo: Callable[[str], None] = print,
-    first_day: str | None = None,
+    console: DemoConsole | None = None,
+    since: str | None = None,
+    log_path: Path | None = None,
 ) -> int:
     """0 when every stage succeeded. ``environ`` replaces the process settings (tests);
-    ``first_day`` (YYYY-MM-DD) leaves older partitions out, for a quicker look."""
+    ``since`` (YYYY-MM-DD) leaves the months before its month out, for a quicker look."""
     from lakehouse.definitions import build_definitions
 
-    defs = build_definitions(environ)
+    console = console or DemoConsole()
     settings = get_settings() if environ is None else load_settings(dict(environ))
-    catalog = build_catalog(settings)
-    results = run_stages(defs, instance or _instance(), catalog, echo, first_day)
-    new_rows = {
-        event.asset_key.to_user_string(): event.step_materialization_data.materialization.metadata
-        for result in results
-        for event in result.get_asset_materialization_events()
-        if event.asset_key is not None
-    }
-    echo(f"{'table':<28}{'rows':>8}{'new':>8}  snapshot_id")
-    for row in list_tables(catalog):
-        written = new_rows.get(f"{row['namespace']}/{row['table']}", {}).get("rows_written")
-        new = written.value if written is not None else 0
-        name = f"{row['namespace']}.{row['table']}"
-        echo(f"{name:<28}{row['rows']:>8}{new:>8}  {row['snapshot_id']}")
-    for result in results:
-        for check in result.get_asset_check_evaluations():
-            if not check.passed:
-                echo(f"check failed: {check.asset_key.to_user_string()} {check.check_name}")
-    return 0 if all(result.success for result in results) else 1
+    defs = build_definitions(environ)
+    instance = instance or demo_instance(settings)
+    for run_id in fail_abandoned_runs(instance):
+        console.line(f"run {run_id}: its process was killed mid-run; marked failed")
+    floor = month_of(dt.date.fromisoformat(since)) if since else None
+    runs = run_stages(defs, instance, settings, console, floor)
+    if runs.failed is not None:
+        for line in failure_lines(runs.results[-1], log_path):
+            console.line(line)
+        return 1
+    print_report(console, build_catalog(settings), runs.results)
+    return 0
+
+
+def demo_command(since: str | None = None, verbose: bool = False) -> int:
+    """The ``lakehouse demo`` command: the engines' output to a log file unless ``verbose``."""
+    settings = get_settings()
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    log_path = settings.home_dir / "logs" / f"demo-{stamp}.log"
+    if verbose:
+        console = DemoConsole(live=False)
+        console.line(f"lakehouse demo: {settings.runtime} runtime, warehouse under {settings.home}")
+        return run_demo(console=console, since=since)
+    with engine_output_to(log_path) as terminal:
+        console = DemoConsole(terminal)
+        console.line(
+            f"lakehouse demo: {settings.runtime} runtime; the engines' log (Spark, dbt, "
+            f"Dagster) goes to {log_path}"
+        )
+        return run_demo(console=console, since=since, log_path=log_path)

@@ -10,15 +10,21 @@ from collections.abc import Sequence
 from lakehouse.cli import platform as platform_cli
 from lakehouse.cli import publish_staged as staged
 from lakehouse.cli import sql as sql_cli
+from lakehouse.cli.audit import COMMAND as AUDIT_COMMAND
+from lakehouse.cli.audit import add_audit_commands, run_audit_command
+from lakehouse.cli.governance import COMMANDS as GOVERNANCE_COMMANDS
+from lakehouse.cli.governance import add_governance_commands, run_governance_command
 from lakehouse.cli.quarantine import COMMAND as QUARANTINE_COMMAND
 from lakehouse.cli.quarantine import add_quarantine_commands, run_quarantine_command
 from lakehouse.cli.upkeep import COMMANDS as UPKEEP_COMMANDS
 from lakehouse.cli.upkeep import add_upkeep_commands, run_upkeep_command
-from lakehouse.settings import SettingsError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lakehouse", description=__doc__)
+    parser.add_argument(
+        "--debug", action="store_true", help="print a failure's traceback, not one line"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     tables = commands.add_parser("tables", help="list every Iceberg table with its size")
     tables.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -28,7 +34,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--since",
         metavar="YYYY-MM-DD",
         type=_day,
-        help="leave the daily partitions before this day out (default: the whole history)",
+        help="leave the months before this day's month out (default: the whole history)",
+    )
+    demo.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show the engines' output (Spark, dbt, Dagster's debug events) here instead of "
+        "in the log file under <LAKEHOUSE_HOME>/logs/",
     )
     sql_cli.add_arguments(
         commands.add_parser(
@@ -42,6 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     add_upkeep_commands(commands)  # restore, erase
     add_quarantine_commands(commands)  # quarantine list|replay
+    add_audit_commands(commands)  # audit list|verify|init-db|serve-trino-events
+    add_governance_commands(commands)  # archive list|restore, gdpr export
     staged.add_arguments(
         commands.add_parser(
             staged.COMMAND,
@@ -55,6 +69,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_upkeep_command(args)
         if args.command == QUARANTINE_COMMAND:
             return run_quarantine_command(args)
+        if args.command == AUDIT_COMMAND:
+            return run_audit_command(args)
+        if args.command in GOVERNANCE_COMMANDS:
+            return run_governance_command(args)
         if args.command == staged.COMMAND:
             return staged.run(args)
         if args.command == sql_cli.COMMAND:
@@ -69,12 +87,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             from lakehouse.cli.doctor import run_doctor
 
             return run_doctor()
-        from lakehouse.cli.demo import run_demo
+        from lakehouse.cli.demo import demo_command
 
-        return run_demo(first_day=args.since)
-    except SettingsError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return demo_command(since=args.since, verbose=args.verbose)
+    except Exception as error:  # one line naming the fix (lakehouse/cli/failures.py)
+        if args.debug:
+            raise
+        from lakehouse.cli.failures import one_line
+
+        line, code = one_line(error)
+        print(f"error: {line}", file=sys.stderr)
+        return code
 
 
 def _day(value: str) -> str:

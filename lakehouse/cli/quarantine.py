@@ -12,6 +12,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandera.pandas as pa
 
+    from lakehouse.settings import Settings
+    from lakehouse.wap.replay import ReplayResult
+
 COMMAND = "quarantine"
 
 
@@ -60,8 +63,11 @@ def run_quarantine_command(args: argparse.Namespace) -> int:
             print(f"{row['table']}  {row['rows']} rows in {row['batches']} batch(es)  {rules}")
         return 0
     from lakehouse.quality import validate_rows
+    from lakehouse.raw.drift import drift_released
     from lakehouse.settings import get_settings
     from lakehouse.wap.replay import replay
+
+    settings = get_settings()
 
     identifier = tuple(args.table.split("."))
     schema = contracts().get(identifier)
@@ -72,10 +78,34 @@ def run_quarantine_command(args: argparse.Namespace) -> int:
         catalog,
         identifier,
         lambda table: validate_rows(schema, table),
-        commit_timeout_seconds=get_settings().commit_timeout_seconds,
+        release=drift_released,
+        commit_timeout_seconds=settings.commit_timeout_seconds,
     )
-    print(
-        f"{result.table}: {result.batches} batch(es) replayed, {result.published_rows} row(s) "
-        f"published, {result.requarantined_rows} still failing and quarantined again"
-    )
+    if result.batches:
+        _record_replay(settings, args.table, result)
+    print(result.summary())
     return 0
+
+
+def _record_replay(settings: Settings, table: str, result: ReplayResult) -> None:
+    """The replay in the audit trail (seed §5.1), with the operator's login as its actor."""
+    import getpass
+
+    from lakehouse.governance.audit import audit_store
+    from lakehouse.governance.audit.recorders import replay_record
+
+    store = audit_store(settings)
+    try:
+        store.append(
+            [
+                replay_record(
+                    table,
+                    result.batches,
+                    result.published_rows,
+                    result.still_failing_rows,
+                    actor=f"user:{getpass.getuser()}",
+                )
+            ]
+        )
+    finally:
+        store.close()

@@ -69,12 +69,19 @@ def _erase(
         uri = erasure_requests.submit(storage, root, args.subject_id, args.requested_by)
         print(f"queued: {uri}")
         return 0
-    report = erase_subject(
-        get_catalog(),
-        args.subject_id,
-        args.requested_by,
-        timeout_seconds=settings.commit_timeout_seconds,
-    )
+    from lakehouse.governance.audit import audit_store
+
+    audit = audit_store(settings)
+    try:
+        report = erase_subject(
+            get_catalog(),
+            args.subject_id,
+            args.requested_by,
+            timeout_seconds=settings.commit_timeout_seconds,
+            audit=audit,
+        )
+    finally:
+        audit.close()
     print(json.dumps({k: v.__dict__ for k, v in report.tables.items()}, indent=2))
     print(f"erasure {report.request_id}: {report.rows_deleted} rows deleted, audit recorded")
     return 0

@@ -77,6 +77,7 @@ def _literal(table: Table, column: str, instant: dt.datetime) -> str:
 
 
 def range_filter(table: Table, rows: ArchiveRange) -> BooleanExpression:
+    """The rows of ``rows`` as an Iceberg filter; retention deletes by the same filter."""
     upper: BooleanExpression = LessThan(rows.column, _literal(table, rows.column, rows.end))
     if rows.start is None:
         return upper
@@ -215,14 +216,18 @@ def archive_rows(
     return ArchiveReceipt(data.num_rows, manifest, location.uri(f"{directory}/{MANIFEST}"))
 
 
-def still_covers(catalog: Catalog, identifier: tuple[str, ...], receipt: ArchiveReceipt) -> bool:
-    """Whether the rows now in range are the ones archived (no late row slipped in): check it
-    right before deleting by the same range."""
+def covers(table: Table, receipt: ArchiveReceipt) -> bool:
+    """Whether the rows of ``table`` (as loaded) in the archived range are the ones archived:
+    check it on the table a delete by the same range is based on, so no late row is lost."""
     if receipt.manifest is None:
         return True
-    table = catalog.load_table(identifier)
     expression = range_filter(table, ArchiveRange.from_dict(receipt.manifest.range))
     return table.scan(row_filter=expression).count() == receipt.manifest.rows
+
+
+def still_covers(catalog: Catalog, identifier: tuple[str, ...], receipt: ArchiveReceipt) -> bool:
+    """``covers`` on the table as it is now."""
+    return covers(catalog.load_table(identifier), receipt)
 
 
 def record_on_table(catalog: Catalog, identifier: tuple[str, ...], manifest_uri: str) -> None:

@@ -9,6 +9,7 @@ PROFILING, as_of)``.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -18,6 +19,7 @@ import pyarrow.compute as pc
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
 
+from lakehouse.governance.files import Location
 from lakehouse.iceberg.writes import WriteRequest, write
 
 IDENTIFIER = ("governance", "consents")
@@ -123,3 +125,36 @@ def record_consents(
         commit_timeout_seconds=commit_timeout_seconds,
     )
     return rows.num_rows
+
+
+def _decision(line: str, where: str) -> Consent:
+    """One inbox line: ``{"subject", "purpose", "status", "at"}`` (``at`` ISO 8601 with zone)."""
+    try:
+        data = json.loads(line)
+        at = dt.datetime.fromisoformat(data["at"])
+        if at.tzinfo is None:
+            raise ValueError(f"at {data['at']!r} has no time zone")
+        if data["status"] not in STATUSES:
+            raise ValueError(f"status {data['status']!r} is not one of {', '.join(STATUSES)}")
+        return Consent(str(data["subject"]), data["purpose"], data["status"], at, where)
+    except (ValueError, KeyError, TypeError) as error:
+        raise ConsentError(f"{where}: not a consent decision ({error!r})") from None
+
+
+def inbox_decisions(inbox: Location, ingested: Iterable[str]) -> pa.Table:
+    """The decisions of every ``*.jsonl`` file in ``inbox`` not ingested yet (the ``source``
+    column names the file, so a file is read once however often the asset runs)."""
+    files = {name.split(":", 1)[0] for name in ingested}
+    decisions = []
+    for name in inbox.list():
+        if not name.endswith(".jsonl") or name in files:
+            continue
+        lines = inbox.read_bytes(name).decode().splitlines()
+        decisions += [
+            _decision(line, f"{name}:{number}")
+            for number, line in enumerate(lines, 1)
+            if line.strip()
+        ]
+    rows = consent_rows(decisions)
+    check_consents(rows)
+    return rows

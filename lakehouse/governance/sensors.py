@@ -9,15 +9,28 @@ run ids are derived from the Dagster run id.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import dagster as dg
 from openlineage.client import OpenLineageClient
 
+from lakehouse.governance.archive import SCRATCH_NAMESPACE
+from lakehouse.governance.audit.configured import audit_store as configured_audit_store
 from lakehouse.governance.audit.dagster_records import run_audit_records
 from lakehouse.governance.audit.store import AuditStore
 from lakehouse.governance.dagster_runs import read_run
-from lakehouse.governance.lineage.dagster_lineage import Describe, Locate, run_lineage_events
-from lakehouse.governance.lineage.transport import emit
+from lakehouse.governance.lineage.dagster_lineage import (
+    Describe,
+    Locate,
+    asset_facts_from,
+    catalog_locator,
+    run_lineage_events,
+)
+from lakehouse.governance.lineage.transport import emit, lineage_client
+from lakehouse.governance.schema_sensor import schema_change_sensor
+
+if TYPE_CHECKING:
+    from lakehouse.settings import Settings
 
 STATUSES = (
     dg.DagsterRunStatus.SUCCESS,
@@ -64,3 +77,33 @@ def governance_sensors(
             )(handle)
         )
     return sensors
+
+
+def configured_governance_sensors(settings: Settings) -> list[dg.SensorDefinition]:
+    """The run sensors and the schema change sensor on the configured audit store, lineage
+    transport and catalog; they run on both runtimes (auditing is not optional)."""
+    from lakehouse.catalog import shared_catalog  # the catalog only when a tick needs it
+
+    def lineage() -> tuple[OpenLineageClient | None, str, Locate]:
+        locate = catalog_locator(shared_catalog(settings), settings.warehouse_location)
+        return lineage_client(settings), settings.openlineage_namespace, locate
+
+    def store() -> AuditStore:
+        return configured_audit_store(settings)
+
+    def describe(repository: dg.RepositoryDefinition | None) -> Describe:
+        return asset_facts_from(repository) if repository else (lambda key: None)
+
+    exported = settings.lineage_transport != "off"
+    return [
+        *governance_sensors(
+            audit_store=store,
+            lineage=lineage if exported else None,
+            describe=describe,
+        ),
+        schema_change_sensor(
+            lambda: shared_catalog(settings),
+            store,
+            skip_namespaces=frozenset({settings.upkeep_restore_namespace, SCRATCH_NAMESPACE}),
+        ),
+    ]

@@ -28,6 +28,11 @@ def table_name(table: Table) -> str:
     return ".".join(table.name())
 
 
+def table_address(table: Table) -> str:
+    """``<catalog>.<namespace>.<table>``: the name Trino, Spark and the Dagster UI use."""
+    return ".".join((table.catalog.name, *table.name()))
+
+
 def batch_schema(schema: pa.Schema, format_version: int = 2) -> Schema:
     """The Iceberg view of an Arrow schema (ids unassigned), as pyiceberg's union uses it."""
     return Catalog._convert_schema_if_needed(schema, format_version=format_version)  # type: ignore[arg-type]

@@ -35,7 +35,7 @@ def public_settings(layout: Layout, catalog: Catalog = "rest") -> dict[str, str]
     """Every setting but the secrets; safe to print and log."""
     env = {
         "LAKEHOUSE_RUNTIME": "platform",
-        "LAKEHOUSE_RAW_INGESTION": "pyairbyte",
+        "LAKEHOUSE_RAW_INGESTION": "connector",
         "LAKEHOUSE_HOME": str(layout.root / "home"),
         "LAKEHOUSE_CATALOG_NAME": CATALOG_NAMES[catalog],
         "LAKEHOUSE_S3_ENDPOINT": layout.url("s3"),

@@ -25,6 +25,7 @@ CLIENT_SECRETS = {
     "CLIENT_SECRET_TRINO": "client_trino",  # pragma: allowlist secret
     "CLIENT_SECRET_OAUTH2_PROXY": "client_oauth2_proxy",  # pragma: allowlist secret
     "CLIENT_SECRET_MINIO": "client_minio",  # pragma: allowlist secret
+    "CLIENT_SECRET_LAKEKEEPER_ACCESS": "client_lakekeeper_access",  # pragma: allowlist secret
 }
 
 
@@ -89,6 +90,7 @@ def launch(layout: Layout, secrets: dict[str, str], java_home: Path) -> Launch:
         # Where the login clients' browsers come back to (the platform: its ingress hosts).
         "TRINO_EXTERNAL_URL": layout.url("trino", "https"),
         "DAGSTER_EXTERNAL_URL": "http://127.0.0.1:3000",
+        "DAGSTER_READ_ONLY_EXTERNAL_URL": "http://127.0.0.1:3001",
         "MINIO_CONSOLE_URL": layout.url("s3"),
         **{variable: secrets[name] for variable, name in CLIENT_SECRETS.items()},
     }

@@ -21,6 +21,7 @@ GENERATED = (
     "client_trino",
     "client_oauth2_proxy",
     "client_minio",
+    "client_lakekeeper_access",
     "trino_shared_secret",
 )
 

@@ -14,6 +14,14 @@ import pandas as pd
 import pyarrow as pa
 from pydantic import Field
 
+from lakehouse.catalog import IcebergCatalogResource
+from lakehouse.governance.consent_asset import CONSENTS
+from lakehouse.governance.consents import (
+    PROFILING,
+    read_consents,
+    withdrawn_subjects,
+    without_subjects,
+)
 from lakehouse.ml import features
 from lakehouse.ml.tables import (
     CHURN_TRAINING_SET,
@@ -56,6 +64,19 @@ _CUSTOMERS_IN = _input(CUSTOMERS, features.CUSTOMER_COLUMNS)
 _PURCHASES_IN = _input(PURCHASES, features.PURCHASE_COLUMNS)
 
 
+def _consented(
+    context: dg.AssetExecutionContext, catalog: IcebergCatalogResource, rows: pa.Table
+) -> pa.Table:
+    """``rows`` less the customers who withdrew consent to profiling (seed §5.2), as of this
+    run: read from the catalog, not an input, so a withdrawal counts whatever job runs."""
+    withdrawn = withdrawn_subjects(
+        read_consents(catalog.get_catalog()), PROFILING, dt.datetime.now(dt.UTC)
+    )
+    kept = without_subjects(rows, "user_id", withdrawn)
+    context.add_output_metadata({"consent_withdrawn_rows": rows.num_rows - kept.num_rows})
+    return kept
+
+
 @dg.asset(
     key=CUSTOMER_FEATURES,
     ins={
@@ -72,10 +93,12 @@ _PURCHASES_IN = _input(PURCHASES, features.PURCHASE_COLUMNS)
     kinds=set(KINDS),
     tags=TAGS,
     metadata=metadata(CUSTOMER_FEATURES),
+    deps=[CONSENTS],
 )
 def customer_features(
     context: dg.AssetExecutionContext,
     config: MlConfig,
+    catalog: IcebergCatalogResource,
     customers: pd.DataFrame,
     purchases: pd.DataFrame,
     values: pd.DataFrame,
@@ -84,8 +107,9 @@ def customer_features(
     frame = features.with_value_segment(
         features.customer_features(customers, purchases, reference), values
     )
-    context.add_output_metadata({"as_of": reference.isoformat(), "dagster/row_count": len(frame)})
-    return to_table(CUSTOMER_FEATURES, frame)
+    table = _consented(context, catalog, to_table(CUSTOMER_FEATURES, frame))
+    context.add_output_metadata({"as_of": reference.isoformat(), "dagster/row_count": len(table)})
+    return table
 
 
 @dg.asset(
@@ -100,10 +124,12 @@ def customer_features(
     kinds=set(KINDS),
     tags=TAGS,
     metadata=metadata(CHURN_TRAINING_SET),
+    deps=[CONSENTS],
 )
 def churn_training_set(
     context: dg.AssetExecutionContext,
     config: MlConfig,
+    catalog: IcebergCatalogResource,
     customers: pd.DataFrame,
     purchases: pd.DataFrame,
 ) -> pa.Table:
@@ -120,7 +146,7 @@ def churn_training_set(
         meta["empty_reason"] = reason
         context.log.warning(f"ml/churn_training_set is empty: {reason}")
     context.add_output_metadata(meta)
-    return to_table(CHURN_TRAINING_SET, frame)
+    return _consented(context, catalog, to_table(CHURN_TRAINING_SET, frame))
 
 
 def _features_schema():  # a loader: pandera stays out of load-time imports

@@ -75,7 +75,6 @@ def column_schema(key: dg.AssetKey) -> dg.TableSchema:
 def metadata(key: dg.AssetKey) -> dict[str, Any]:
     return {
         "dagster/column_schema": column_schema(key),
-        "dagster/table_name": ".".join(key.path),
         "primary_key": ["user_id"],
         "write_mode": "overwrite",
         "features": "lakehouse/ml/features.py",

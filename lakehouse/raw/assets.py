@@ -9,7 +9,7 @@ from lakehouse.settings import Settings
 
 
 def build_raw_assets(settings: Settings) -> list[dg.AssetsDefinition]:
-    """PyAirbyte in a subprocess, writing through the configured catalog (embedded, or a small
+    """The connector run locally, writing through the configured catalog (embedded, or a small
     platform without an Airbyte server), or syncs on the Airbyte server (the platform's default).
     """
     if settings.raw_ingestion_mode == "airbyte-server":

@@ -1,9 +1,11 @@
-"""Embedded runtime: the raw assets run source-faker through PyAirbyte, state kept in Iceberg.
+"""Embedded runtime: the raw assets run source-faker, reading its output ourselves (``extraction``),
+state kept in Iceberg.
 
 Each raw table's latest snapshot summary holds its stream's Airbyte state (``airbyte.state``).
-A run reads it, extracts only what came after it, and returns the records with the new state
-as snapshot properties, so data and state commit together or not at all. A stream with no new
-records yields no output, so nothing is committed for it.
+A run reads it, extracts only what came after it, puts the records it refused in the stream's
+quarantine, and returns the rest with the new state as snapshot properties, so data and state
+commit together or not at all. A stream with no new rows yields no output: nothing committed,
+the state not advanced, and a rerun finds its refused records already quarantined.
 """
 
 # No `from __future__ import annotations` here: Dagster inspects the context annotation itself.
@@ -19,6 +21,7 @@ from pyiceberg.exceptions import NoSuchTableError
 from lakehouse.catalog import build_catalog
 from lakehouse.iceberg import latest_snapshot_property
 from lakehouse.io_manager import SNAPSHOT_PROPERTIES_KEY
+from lakehouse.raw.drift import drift_hold, schema_drift
 from lakehouse.raw.extraction import StreamBatch, extract_streams, faker_connector
 from lakehouse.raw.streams import (
     CONNECTOR,
@@ -29,6 +32,8 @@ from lakehouse.raw.streams import (
     write_metadata,
 )
 from lakehouse.settings import Settings
+from lakehouse.wap.hold import HOLD_PROPERTY
+from lakehouse.wap.quarantine import quarantine_rows
 
 
 def read_state(catalog: Catalog, stream: RawStream) -> dict[str, Any] | None:
@@ -41,18 +46,54 @@ def read_state(catalog: Catalog, stream: RawStream) -> dict[str, Any] | None:
     return None if value is None else json.loads(value)
 
 
-def _output(context: dg.AssetExecutionContext, batch: StreamBatch) -> dg.Output | None:
+def quarantine_refused(
+    context: dg.AssetExecutionContext, catalog: Catalog, batch: StreamBatch
+) -> int:
+    """The stream's refused records go to its quarantine before anything is published, so a
+    failure after this point loses nothing (a rerun finds them there by fingerprint)."""
+    refused = batch.refused
+    if refused.rows.num_rows == 0:
+        return 0
+    stored = quarantine_rows(
+        catalog,
+        batch.stream.identifier,
+        refused.rows,
+        refused.reasons,
+        run_id=context.run_id,
+        branch=None,
+        snapshot_id=None,
+        request_json=None,
+        originals=refused.originals,
+        values=refused.values,
+        row_fingerprints=refused.fingerprints,
+    )
+    rules = ", ".join(f"{rule} {count}" for rule, count in sorted(refused.rules().items()))
+    context.log.warning(
+        f"{batch.stream.name}: {stored.rows} record(s) in quarantine ({rules}); "
+        f"{stored.already_quarantined} of them were there already"
+    )
+    return stored.rows
+
+
+def _output(
+    context: dg.AssetExecutionContext, batch: StreamBatch, quarantined: int = 0
+) -> dg.Output | None:
     stream = batch.stream
-    if batch.unexpected_columns:
-        context.log.warning(
-            f"{stream.name}: the connector sent columns the schema does not declare, dropped: "
-            f"{', '.join(batch.unexpected_columns)} (add them to lakehouse/raw/streams.py)"
-        )
+    drift = schema_drift(stream, batch.observed, records=batch.records)
+    if drift.changed:
+        context.log.warning(f"{stream.name}: the source's schema changed: {drift.describe()}")
     if batch.table.num_rows == 0:
-        context.log.info(f"{stream.name}: no new records since the last state; nothing committed")
+        context.log.info(f"{stream.name}: no new rows to publish; nothing committed")
         return None
-    context.log.info(f"{stream.name}: {batch.table.num_rows} new records")
+    context.log.info(
+        f"{stream.name}: {batch.records} record(s) emitted, {batch.table.num_rows} to publish, "
+        f"{quarantined} to quarantine"
+    )
     properties = {"airbyte.connector": CONNECTOR, "airbyte.stream": stream.name}
+    hold = drift_hold(stream, drift)
+    if hold is not None:
+        context.log.error(hold.reason)
+        properties[HOLD_PROPERTY] = hold.to_json()
     if batch.state is None:
         context.log.warning(f"{stream.name}: the connector sent no state; the next run re-reads")
     else:
@@ -62,7 +103,12 @@ def _output(context: dg.AssetExecutionContext, batch: StreamBatch) -> dg.Output 
         output_name=context.assets_def.get_output_name_for_asset_key(stream.asset_key),
         metadata={
             SNAPSHOT_PROPERTIES_KEY: properties,
-            "airbyte/new_records": batch.table.num_rows,
+            # Staged rows, not published ones: the gate reports rows_published/rows_quarantined.
+            "airbyte/rows_staged": batch.table.num_rows,
+            "airbyte/records_emitted": batch.records,
+            "airbyte/source_record_count": batch.source_counted,
+            "airbyte/records_refused": quarantined,
+            "airbyte/schema_drift": drift.describe(),
             "airbyte/state": batch.state or {},
         },
     )
@@ -92,8 +138,8 @@ def build_embedded_raw_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         name="airbyte_source_faker",
         outs=outs,
         can_subset=True,
-        description="Extracts source-faker streams with PyAirbyte, incrementally from the state "
-        "committed with each raw table.",
+        description="Extracts source-faker streams, incrementally from the state committed with "
+        "each raw table; every record emitted ends on the table or in its quarantine.",
     )
     def airbyte_source_faker(context: dg.AssetExecutionContext) -> Iterator[dg.Output]:
         selected = [stream for stream in STREAMS if stream.asset_key in context.selected_asset_keys]
@@ -104,9 +150,12 @@ def build_embedded_raw_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             context.log.info(f"{stream.name}: starting from state {json.dumps(state)}")
             if state is not None:
                 states[stream.name] = state
-        batches = extract_streams(selected, states, connector)
+        sync = extract_streams(selected, states, connector)
+        if sync.log is not None:
+            context.log.info(f"{CONNECTOR}: {sync.emitted} record(s) emitted; log {sync.log}")
         for stream in selected:
-            output = _output(context, batches[stream.name])
+            batch = sync[stream.name]
+            output = _output(context, batch, quarantine_refused(context, catalog, batch))
             if output is not None:
                 yield output
 

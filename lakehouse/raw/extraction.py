@@ -1,59 +1,86 @@
-"""Run ``extract_worker.py`` in the isolated PyAirbyte env and read back its Arrow files and state.
+"""Run an Airbyte connector and read its protocol output ourselves, so every record is counted.
 
-The code location never imports ``airbyte``: PyAirbyte pins duckdb, pandas and pyarrow versions
-the main env cannot share, and the connector needs an airbyte-cdk PyAirbyte cannot share.
-Each runs in its own venv (``scripts/bootstrap-connectors.sh``); this module is the boundary.
+The connector runs as ``<connector> read --config --catalog [--state]`` in its own venv
+(``scripts/bootstrap-connectors.sh``); the code location never imports it. Its stdout goes line
+by line through ``protocol.SyncReader``: no line that looks like a record can be taken for a log
+line, which is how PyAirbyte lost records it could not parse. Its log (stderr and LOG
+messages) is kept under ``<home>/logs/`` and named in every failure, its own error first.
+
+The connector lives in the caller's process group and dies with it (a parent-death signal), and
+a temporary directory left by a killed run is removed at the next start.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import datetime as dt
 import json
 import os
+import shlex
+import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-
-from lakehouse.raw.normalise import normalise
+from lakehouse.raw.batches import StreamBatch, refused_rows, stream_batch
+from lakehouse.raw.protocol import EPOCH, RefusedRecord, SyncReader
 from lakehouse.raw.streams import CONNECTOR, RawStream
 from lakehouse.settings import PREFIX, Settings
 
-WORKER = Path(__file__).with_name("extract_worker.py")
 BOOTSTRAP = "scripts/bootstrap-connectors.sh"
 WORKER_TIMEOUT_SECONDS = 30 * 60
-TAIL_LINES = 40
+TEMP_PREFIX = "lakehouse-airbyte-"
+PR_SET_PDEATHSIG = 1
+
+__all__ = [
+    "BOOTSTRAP",
+    "Connector",
+    "ExtractionError",
+    "StreamBatch",
+    "Sync",
+    "extract_streams",
+    "faker_connector",
+]
 
 
 class ExtractionError(RuntimeError):
-    """The worker failed; the message names the streams, the connector and how to fix it."""
-
-
-@dataclass(frozen=True)
-class StreamBatch:
-    """New records of one stream since the given state, and the state after them."""
-
-    stream: RawStream
-    table: pa.Table
-    state: dict[str, Any] | None
-    unexpected_columns: tuple[str, ...] = ()
+    """The sync failed; the message names the streams, the connector, the cause and the log."""
 
 
 @dataclass(frozen=True)
 class Connector:
-    """Where the isolated envs are and how the connector is configured."""
+    """Where the connector is, how it is configured, and where its logs go."""
 
-    python: Path
     executable: Path
     config: Mapping[str, Any]
     name: str = CONNECTOR
     clock: dt.datetime | None = None  # the connector's "now"; None is the wall clock
+    log_dir: Path | None = None  # None: the log is kept only while the sync runs
+
+
+@dataclass(frozen=True)
+class Sync:
+    """One sync: each stream's batch, the records of streams nobody asked for, and the log."""
+
+    batches: dict[str, StreamBatch]
+    unknown: list[tuple[str | None, RefusedRecord]]
+    log: Path | None
+
+    def __getitem__(self, name: str) -> StreamBatch:
+        return self.batches[name]
+
+    def items(self) -> Any:
+        return self.batches.items()
+
+    @property
+    def emitted(self) -> int:
+        return sum(b.records for b in self.batches.values()) + len(self.unknown)
 
 
 def faker_connector(settings: Settings) -> Connector:
@@ -64,7 +91,6 @@ def faker_connector(settings: Settings) -> Connector:
     faker offsets the seed by worker-process number.
     """
     return Connector(
-        python=settings.pyairbyte_python_path,
         executable=settings.faker_executable_path,
         config={
             "count": settings.faker_count,
@@ -74,6 +100,7 @@ def faker_connector(settings: Settings) -> Connector:
             "parallelism": 1,
         },
         clock=settings.faker_now,
+        log_dir=settings.home_dir / "logs",
     )
 
 
@@ -83,26 +110,98 @@ def extract_streams(
     connector: Connector,
     *,
     timeout_seconds: float = WORKER_TIMEOUT_SECONDS,
-) -> dict[str, StreamBatch]:
-    """Read ``streams`` from ``states`` (stream name -> Airbyte state message) in one worker run."""
+) -> Sync:
+    """Read ``streams`` from ``states`` (stream name -> Airbyte state message) in one sync."""
     names = [stream.name for stream in streams]
-    _check_installed(connector, names)
-    with tempfile.TemporaryDirectory(prefix="lakehouse-airbyte-") as tmp:
-        out = Path(tmp)
-        request = {
-            "connector": connector.name,
-            "executable": str(connector.executable),
-            "config": dict(connector.config),
-            "streams": names,
-            "state": {name: dict(states[name]) for name in names if name in states},
-            "output_dir": str(out),
-            "clock": None if connector.clock is None else _utc(connector.clock).isoformat(),
+    if not connector.executable.exists():
+        raise ExtractionError(
+            f"cannot extract {', '.join(names)} from {connector.name}: the connector is missing "
+            f"at {connector.executable}. Run {BOOTSTRAP} to create the isolated Airbyte "
+            "environments."
+        )
+    remove_abandoned_temp_dirs()
+    started = dt.datetime.now(dt.UTC)
+    out = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-"))
+    try:
+        log_path = _log_path(connector, out, started)
+        command = _command(streams, states, connector, out)
+        with log_path.open("w", encoding="utf-8", errors="backslashreplace") as log:
+            reader = SyncReader(streams, started_at=started, log=lambda line: print(line, file=log))
+            returncode, timed_out = _run(command, connector, out, reader, log, timeout_seconds)
+        if timed_out or returncode != 0:
+            what = f"timed out after {timeout_seconds:g} s" if timed_out else f"exited {returncode}"
+            raise ExtractionError(_failure(connector, names, what, reader, log_path))
+        reads = reader.finish()
+        if reader.problems:
+            raise ExtractionError(
+                f"{connector.name} sync of {', '.join(names)} refused, no state stored: "
+                f"{'; '.join(reader.problems)} (log: {log_path})"
+            )
+        fallback_ms = (started - EPOCH) // dt.timedelta(milliseconds=1)
+        batches = {
+            name: stream_batch(read, fallback_ms=fallback_ms) for name, read in reads.items()
         }
-        (out / "request.json").write_text(json.dumps(request))
-        result = _run_worker(connector, names, out, timeout_seconds)
-        return {
-            stream.name: _batch(stream, result["streams"][stream.name], out) for stream in streams
-        }
+        if reader.unknown and names:  # a source-named table of their own would let it create tables
+            first = batches[names[0]]
+            foreign = refused_rows(first.stream, [r for _, r in reader.unknown], fallback_ms)
+            batches[names[0]] = replace(
+                first, refused=first.refused + foreign, foreign_records=len(reader.unknown)
+            )
+        sync = Sync(batches, reader.unknown, log_path if connector.log_dir else None)
+        accounted = sum(batch.accounted for batch in batches.values())
+        if accounted != sync.emitted:  # a bug of ours, never the source's: refuse to go on
+            raise ExtractionError(
+                f"{connector.name} sync of {', '.join(names)}: {sync.emitted} record(s) emitted "
+                f"but {accounted} accounted for; no state stored (log: {log_path})"
+            )
+        return sync
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def _log_path(connector: Connector, out: Path, started: dt.datetime) -> Path:
+    if connector.log_dir is None:
+        return out / "connector.log"
+    connector.log_dir.mkdir(parents=True, exist_ok=True)
+    return connector.log_dir / f"{connector.name}-{started:%Y%m%dT%H%M%S%fZ}.log"
+
+
+def _command(
+    streams: Sequence[RawStream],
+    states: Mapping[str, Mapping[str, Any]],
+    connector: Connector,
+    out: Path,
+) -> list[str]:
+    catalog = {
+        "streams": [
+            {
+                "stream": {
+                    "name": stream.name,
+                    "json_schema": {},
+                    "supported_sync_modes": ["full_refresh", "incremental"],
+                },
+                "sync_mode": "incremental",
+                "destination_sync_mode": "append",
+                "cursor_field": [stream.cursor_field],
+                "primary_key": [[key] for key in stream.primary_key],
+            }
+            for stream in streams
+        ]
+    }
+    files: dict[str, Any] = {"config.json": dict(connector.config), "catalog.json": catalog}
+    chosen = [dict(states[s.name]) for s in streams if s.name in states]
+    if chosen:
+        files["state.json"] = chosen
+    for name, content in files.items():
+        path = out / name
+        path.write_text(json.dumps(content))
+        path.chmod(0o600)  # the config may hold a source's credentials
+    executable = str(connector.executable)
+    if connector.clock is not None:
+        executable = _launcher_at(executable, _utc(connector.clock).isoformat(), out)
+    command = [executable, "read", "--config", str(out / "config.json")]
+    command += ["--catalog", str(out / "catalog.json")]
+    return command + (["--state", str(out / "state.json")] if chosen else [])
 
 
 def _utc(instant: dt.datetime) -> dt.datetime:
@@ -110,86 +209,112 @@ def _utc(instant: dt.datetime) -> dt.datetime:
     return instant if instant.tzinfo else instant.replace(tzinfo=dt.UTC)
 
 
-def _check_installed(connector: Connector, names: Sequence[str]) -> None:
-    for what, path in (
-        ("PyAirbyte python", connector.python),
-        (connector.name, connector.executable),
-    ):
-        if not path.exists():
-            raise ExtractionError(
-                f"cannot extract {', '.join(names)} from {connector.name}: the {what} is missing at "
-                f"{path}. Run {BOOTSTRAP} to create the isolated Airbyte environments."
-            )
+def _launcher_at(executable: str, clock: str, out: Path) -> str:
+    """A launcher running the connector's console script with its clock set to ``clock``.
+
+    time-machine (installed in the connector's env) moves ``datetime.now`` and ``time.time``
+    before the connector is imported, so source-faker's dates, which run from 2000 to "now",
+    are the same on any day; the clock then ticks from there.
+    """
+    python = Path(executable).with_name("python")
+    code = (
+        "import runpy, sys, time_machine\n"
+        f"time_machine.travel({clock!r}, tick=True).start()\n"
+        f"sys.argv[0] = {executable!r}\n"
+        f"runpy.run_path({executable!r}, run_name='__main__')\n"
+    )
+    launcher = out / "connector-at-clock"
+    launcher.write_text(f'#!/bin/sh\nexec {shlex.quote(str(python))} -c {shlex.quote(code)} "$@"\n')
+    launcher.chmod(0o700)
+    return str(launcher)
 
 
-def _worker_env(connector: Connector, out: Path) -> dict[str, str]:
-    """The worker's environment: offline PyAirbyte, logs in the run's temp dir, no lakehouse secrets."""
+def _env(out: Path) -> dict[str, str]:
+    """The connector's environment: no lakehouse settings or secrets, its own temp dir."""
     env = {key: value for key, value in os.environ.items() if not key.upper().startswith(PREFIX)}
-    return env | {
-        "AIRBYTE_OFFLINE_MODE": "1",  # no registry look-ups, no telemetry
-        "DO_NOT_TRACK": "1",
-        "NO_LIVE_PROGRESS": "1",
-        "AIRBYTE_PRINT_FULL_ERROR_LOGS": "1",  # connector errors reach the stderr we capture
-        "AIRBYTE_LOGGING_ROOT": str(out / "logs"),
-        "AIRBYTE_PROJECT_DIR": str(out),
-        # PyAirbyte shells out to `uv`; its env ships one next to its python.
-        "PATH": os.pathsep.join([str(connector.python.parent), env.get("PATH", "")]),
-    }
+    return env | {"DO_NOT_TRACK": "1", "TMPDIR": str(out)}
 
 
-def _run_worker(
-    connector: Connector, names: Sequence[str], out: Path, timeout_seconds: float
-) -> dict[str, Any]:
-    log_path = out / "worker.log"
-    command = [str(connector.python), "-I", str(WORKER), str(out / "request.json")]
-    # Own session, so a timeout or a cancelled run stops the connector processes too.
-    with (
-        log_path.open("wb") as log,
-        subprocess.Popen(
-            command,
-            cwd=out,
-            env=_worker_env(connector, out),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        ) as process,
-    ):
+def _die_with_parent() -> None:
+    """In the child before exec: SIGKILL when the parent dies (Linux; elsewhere a no-op)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _run(
+    command: list[str],
+    connector: Connector,
+    out: Path,
+    reader: SyncReader,
+    log: Any,
+    timeout_seconds: float,
+) -> tuple[int, bool]:
+    timed_out = threading.Event()
+    with subprocess.Popen(
+        command,
+        cwd=out,
+        env=_env(out),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=log,
+        preexec_fn=_die_with_parent,  # only a prctl: safe in a threaded parent
+    ) as process:
+
+        def stop() -> None:
+            timed_out.set()
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+
+        timer = threading.Timer(timeout_seconds, stop)
+        timer.start()
         try:
-            returncode = process.wait(timeout=timeout_seconds)
-        except BaseException as error:
-            with contextlib.suppress(ProcessLookupError):  # it may have just ended
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-            if isinstance(error, subprocess.TimeoutExpired):
-                what = f"timed out after {timeout_seconds:g} s"
-                raise ExtractionError(_failure(connector, names, what, log_path)) from None
+            assert process.stdout is not None
+            for line in process.stdout:
+                reader.feed(line)
+            returncode = process.wait()
+        except BaseException:
+            process.kill()
             raise
-    result_path = out / "result.json"
-    if returncode != 0 or not result_path.exists():
-        raise ExtractionError(
-            _failure(connector, names, f"exited with code {returncode}", log_path)
-        )
-    return json.loads(result_path.read_text())
+        finally:
+            timer.cancel()
+    return returncode, timed_out.is_set()
 
 
-def _failure(connector: Connector, names: Sequence[str], what: str, log_path: Path) -> str:
-    lines = log_path.read_text(errors="replace").splitlines() if log_path.exists() else []
-    tail = "\n".join(lines[-TAIL_LINES:]) or "(no output)"
+def _failure(
+    connector: Connector, names: Sequence[str], what: str, reader: SyncReader, log_path: Path
+) -> str:
+    """The connector's own error first (its TRACE or ERROR log), else the log's last error line."""
+    cause = reader.connector_errors[0] if reader.connector_errors else _last_error(log_path)
     return (
-        f"extracting stream(s) {', '.join(names)} from {connector.name} failed: the PyAirbyte "
-        f"worker {what}. If the environments are missing or stale, run {BOOTSTRAP}; otherwise "
-        f"the connector or its config (keys: {', '.join(sorted(connector.config))}) is at "
-        "fault; its own log is in the output below.\n"
-        f"--- worker output (last {TAIL_LINES} lines) ---\n{tail}"
+        f"{connector.name} sync of {', '.join(names)} failed: {cause or 'no error message'} "
+        f"(the connector {what}; full log: {log_path}). Check the connector's config (keys: "
+        f"{', '.join(sorted(connector.config))}); if its environment is stale, run {BOOTSTRAP}."
     )
 
 
-def _batch(stream: RawStream, item: Mapping[str, Any], out: Path) -> StreamBatch:
-    if item["file"] is None:
-        table = stream.schema.empty_table()
-        return StreamBatch(stream, table, item["state"])
-    with pa.OSFile(str(out / item["file"]), "rb") as source:  # read into memory, not mapped:
-        raw = pa.ipc.open_file(source).read_all()  # the table outlives the temp dir
-    normalised = normalise(raw, stream.schema, stream=stream.name)
-    return StreamBatch(stream, normalised.table, item["state"], normalised.unexpected_columns)
+def _last_error(log_path: Path) -> str:
+    lines = log_path.read_text(errors="replace").splitlines() if log_path.exists() else []
+    for line in reversed(lines):
+        if "Error" in line or "error" in line:
+            return line.strip()
+    return lines[-1].strip() if lines else ""
+
+
+def remove_abandoned_temp_dirs() -> None:
+    """Temporary directories of syncs whose process is gone (killed mid-sync)."""
+    for path in Path(tempfile.gettempdir()).glob(f"{TEMP_PREFIX}*"):
+        pid = path.name.removeprefix(TEMP_PREFIX).split("-", 1)[0]
+        if not pid.isdigit() or process_alive(int(pid)):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process of this id exists on this host (of any user)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -83,6 +83,11 @@ class RawStream:
     domain: str = ""
     classification: str = "internal"
     pii_columns: frozenset[str] = frozenset()
+    # Text columns that may hold control characters (NUL, C0 but tab/newline/return, ANSI
+    # escapes), and number columns that may hold NaN or infinities: none so far
+    # (lakehouse/raw/records.py refuses them everywhere else).
+    control_characters_allowed: frozenset[str] = frozenset()
+    non_finite_allowed: frozenset[str] = frozenset()
 
     @property
     def table(self) -> str:
@@ -179,6 +184,10 @@ STREAMS_BY_NAME: dict[str, RawStream] = {stream.name: stream for stream in STREA
 ASSET_KEYS: dict[str, dg.AssetKey] = {stream.name: stream.asset_key for stream in STREAMS}
 
 
+# A source that sends more bad rows than this in one sync is held back whole (see write_metadata).
+MAX_BAD_FRACTION = 0.1
+
+
 def write_metadata(stream: RawStream) -> dict[str, Any]:
     """How the Iceberg IO manager writes a stream's batches (the embedded runtime's raw writes).
 
@@ -186,8 +195,18 @@ def write_metadata(stream: RawStream) -> dict[str, Any]:
     replaces rows instead of duplicating them. ``partition_expr`` on an unpartitioned asset
     lays the table out by ``day(column)``: a table created before gets the spec at its next
     write (``lakehouse.iceberg.schema.evolve``); only files written from then on are by day.
+
+    Row faults stay row faults: the good rows are published and the bad ones quarantined, unless
+    more than ``MAX_BAD_FRACTION`` of the sync is bad. The Airbyte columns differ at each
+    extraction of the same record, so the quarantine's fingerprint leaves them out.
     """
-    metadata: dict[str, Any] = {"write_mode": "upsert", "upsert_keys": list(stream.primary_key)}
+    metadata: dict[str, Any] = {
+        "write_mode": "upsert",
+        "upsert_keys": list(stream.primary_key),
+        "wap/on_bad_rows": "publish_good_rows",
+        "wap/max_bad_fraction": MAX_BAD_FRACTION,
+        "wap/volatile_columns": [field.name for field in AIRBYTE_META_FIELDS],
+    }
     if stream.partition_column:
         metadata["partition_expr"] = stream.partition_column
     return metadata

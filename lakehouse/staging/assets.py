@@ -8,6 +8,7 @@ is local or remote, or who writes Iceberg: the resource and the IO manager decid
 # No `from __future__ import annotations`: Dagster inspects the parameter annotations itself.
 import dagster as dg
 
+from lakehouse.partitions import SINGLE_RUN, single_run_backfills
 from lakehouse.staging.resources import SparkResource
 from lakehouse.staging.tables import GROUP, KINDS, OWNERS, STAGING_TABLES, StagingTable
 
@@ -29,8 +30,8 @@ def _staging_asset(table: StagingTable) -> dg.AssetsDefinition:
         tags=table.tags,
         metadata=table.metadata(),
         partitions_def=table.partitions_def,
-        # A backfill of many days is one run: one Spark job and one Iceberg commit.
-        backfill_policy=dg.BackfillPolicy.single_run() if partitioned else None,
+        # A backfill of many months is one run: one Spark job and one Iceberg commit.
+        backfill_policy=SINGLE_RUN if partitioned else None,
         io_manager_key=STAGING_IO_MANAGER_KEY,
     )
     def _asset(context: dg.AssetExecutionContext, spark: SparkResource):
@@ -38,7 +39,7 @@ def _staging_asset(table: StagingTable) -> dg.AssetsDefinition:
 
         window = None
         if partitioned:
-            time_window = context.partition_time_window  # one day, or a backfill's whole range
+            time_window = context.partition_time_window  # one month, or a backfill's range
             window = (time_window.start, time_window.end)
         raw = spark.read_table(
             table.source_identifier, time_column=contract.partition_column, window=window
@@ -50,4 +51,5 @@ def _staging_asset(table: StagingTable) -> dg.AssetsDefinition:
 
 def build_staging_assets() -> list[dg.AssetsDefinition]:
     """One asset per staging table."""
-    return [_staging_asset(table) for table in STAGING_TABLES]
+    with single_run_backfills():
+        return [_staging_asset(table) for table in STAGING_TABLES]

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import dagster as dg
 
-from lakehouse.partitions import DAILY
+from lakehouse.partitions import MONTHLY
 from lakehouse.raw.streams import STREAMS
 from spark.contracts import PRODUCTS, PURCHASES, USERS, Contract
 
@@ -59,7 +59,7 @@ class StagingTable:
 
     @property
     def partitions_def(self) -> dg.PartitionsDefinition | None:
-        return DAILY if self.contract.partition_column else None
+        return MONTHLY if self.contract.partition_column else None
 
     @property
     def pii(self) -> bool:
@@ -89,7 +89,6 @@ class StagingTable:
     def metadata(self) -> dict[str, Any]:
         metadata: dict[str, Any] = {
             "dagster/column_schema": self.column_schema(),
-            "dagster/table_name": ".".join(self.identifier),
             "source_table": ".".join(self.source_identifier),
             "primary_key": self.contract.key,
             "transform": f"spark/transforms.py: stage_{self.contract.table}",
@@ -120,7 +119,8 @@ STAGING_TABLES: tuple[StagingTable, ...] = (
         PURCHASES,
         description="Purchases from raw.faker_purchases: one row per purchase_id (its latest "
         "version) with purchase_date (UTC date of created_at) and status (returned, purchased "
-        "or in_cart). Partitioned by day of created_at: a run reads and replaces only its days.",
+        "or in_cart). Laid out by day of created_at and partitioned by month: a run reads and "
+        "replaces only its month's days.",
         domain="sales",
         classification="internal",
     ),

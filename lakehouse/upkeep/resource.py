@@ -7,6 +7,7 @@ import dagster as dg
 from pyiceberg.catalog import Catalog
 
 from lakehouse.catalog import catalog_properties, shared_catalog
+from lakehouse.governance.audit import AuditStore, audit_store
 from lakehouse.settings import Settings
 from lakehouse.upkeep.rules import TableRules, rules_for
 from lakehouse.upkeep.storage import Storage
@@ -22,6 +23,10 @@ class UpkeepResource(dg.ConfigurableResource):
 
     def storage(self) -> Storage:
         return Storage(catalog_properties(self.settings))
+
+    def audit_store(self) -> AuditStore:
+        """The audit trail, as the code location writes it (close it when done)."""
+        return audit_store(self.settings)
 
     def rules(self, identifier: tuple[str, ...]) -> TableRules:
         return rules_for(self.settings, identifier)

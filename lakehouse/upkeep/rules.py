@@ -14,8 +14,6 @@ from lakehouse.settings import Settings
 from lakehouse.wap.quarantine import AT as QUARANTINED_AT
 from lakehouse.wap.quarantine import SUFFIX as QUARANTINE_SUFFIX
 
-PII_PROPERTY = "lakehouse.pii"
-SUBJECT_COLUMN_PROPERTY = "lakehouse.subject-column"
 TIME_COLUMN_PROPERTY = "lakehouse.time-column"
 GOVERNANCE_NAMESPACE = "governance"
 

@@ -8,7 +8,8 @@ together, so a key the batch duplicates is caught. Then, by the asset's policy (
 - some bad rows, allowed: they go to quarantine and the write is re-applied on the branch with
   the good rows only, then audited again;
 - otherwise: every batch row goes to quarantine (the bad ones with their reasons), ``main`` stays
-  where it was, and the branch is kept for inspection until upkeep removes it.
+  where it was, and the branch is kept for inspection until upkeep removes it. A batch its
+  writer put on hold (``hold.py``) takes this path too, under the hold's rule.
 
 If ``main`` moved between the write and the publish (another writer), the write is re-applied on
 the new head and audited again: that writer's commit is kept, and what is published is what was
@@ -29,8 +30,9 @@ from lakehouse.iceberg.branches import MainMovedError, added_files, branch_head,
 from lakehouse.iceberg.commits import retry_on_conflict, summary_properties
 from lakehouse.iceberg.writes import REQUEST_PROPERTY, WriteRequest, write
 from lakehouse.quality import QualityReport, RowValidation
-from lakehouse.wap.policy import BATCH, decide
-from lakehouse.wap.quarantine import quarantine_rows
+from lakehouse.wap.hold import hold_of
+from lakehouse.wap.policy import BATCH, Decision, Reasons, decide
+from lakehouse.wap.quarantine import Quarantined, quarantine_rows
 from lakehouse.wap.target import AuditTarget
 
 MAX_ATTEMPTS = 4
@@ -65,6 +67,7 @@ class AuditOutcome:
     quarantined_rows: int = 0
     quarantine_batches: list[str] = field(default_factory=list)
     attempts: int = 0
+    published_rows: int = 0
 
 
 def load_state(target: AuditTarget) -> AuditState:
@@ -112,24 +115,47 @@ def publish(target: AuditTarget) -> Snapshot:
     return head
 
 
-def _quarantine(
-    target: AuditTarget, state: AuditState, reasons: dict[int, list[tuple[str, str]]]
-) -> str:
+def quarantine_batch_rows(
+    target: AuditTarget, state: AuditState, reasons: dict[int, Reasons]
+) -> Quarantined:
+    """The audit's default: the rows at ``reasons``' positions go to the source's quarantine."""
     positions = sorted(reasons)
     return quarantine_rows(
         target.catalog,
         target.identifier,
-        state.batch.take(positions),
+        state.batch.take(pa.array(positions, pa.int64())),
         [reasons[p] for p in positions],
         run_id=target.run_id,
         branch=target.branch,
         snapshot_id=state.snapshot.snapshot_id if state.snapshot else None,
         request_json=state.request_json,
+        volatile_columns=target.policy.volatile_columns,
         commit_timeout_seconds=target.commit_timeout_seconds,
     )
 
 
-def run_audit(target: AuditTarget, validate: Validator) -> AuditOutcome:
+# Where the audit sends rows kept off main (a replay moves them within the quarantine instead).
+QuarantineSink = Callable[[AuditTarget, AuditState, dict[int, Reasons]], Quarantined]
+
+
+def _decide(target: AuditTarget, state: AuditState, validation: RowValidation) -> Decision:
+    hold = hold_of(summary_properties(state.snapshot)) if state.snapshot else None
+    if hold is not None and state.request_json is not None:
+        everything = {row: [(BATCH, hold.rule)] for row in range(state.batch.num_rows)}
+        return Decision(False, everything, hold.reason)
+    return decide(
+        batch_rows=state.batch.num_rows,
+        rest_rows=state.rest.num_rows,
+        by_row=validation.by_row,
+        table_level=[(f.column, f.check) for f in validation.table_level],
+        policy=target.policy,
+        summary=validation.report.summary(),
+    )
+
+
+def run_audit(
+    target: AuditTarget, validate: Validator, sink: QuarantineSink = quarantine_batch_rows
+) -> AuditOutcome:
     """Audit the target's branch and publish it or hold it back (see the module docstring)."""
     if target.branch is None:  # nothing staged: report on main, change nothing
         state = load_state(target)
@@ -145,24 +171,18 @@ def run_audit(target: AuditTarget, validate: Validator) -> AuditOutcome:
         validation = validate(state.rows)
         first = first or validation.report
         outcome.report = first
-        decision = decide(
-            batch_rows=state.batch.num_rows,
-            rest_rows=state.rest.num_rows,
-            by_row=validation.by_row,
-            table_level=[(f.column, f.check) for f in validation.table_level],
-            policy=target.policy,
-            summary=validation.report.summary(),
-        )
+        decision = _decide(target, state, validation)
         if decision.quarantine:
-            outcome.quarantine_batches.append(_quarantine(target, state, decision.quarantine))
-            outcome.quarantined_rows += len(decision.quarantine)
+            quarantined = sink(target, state, decision.quarantine)
+            outcome.quarantine_batches.append(quarantined.batch)
+            outcome.quarantined_rows += quarantined.rows
         if not decision.publish:
             outcome.reason = f"main not changed: {decision.reason}"
             outcome.main_snapshot_id = _main_id(target)
             return outcome
         if decision.quarantine:  # publish the good rows: re-apply the write without the bad
             good = sorted(set(range(state.batch.num_rows)) - set(decision.quarantine))
-            restage(target, state, state.batch.take(good))
+            restage(target, state, state.batch.take(pa.array(good, pa.int64())))
             outcome.reason = decision.reason
             continue
         try:
@@ -172,14 +192,16 @@ def run_audit(target: AuditTarget, validate: Validator) -> AuditOutcome:
             restage(target, state, state.batch)
             continue
         outcome.passed = outcome.published = True
+        outcome.published_rows = state.batch.num_rows
         outcome.audited_snapshot_id = outcome.main_snapshot_id = head.snapshot_id
         outcome.reason = outcome.reason or validation.report.summary()
         return outcome
     state = load_state(target)
     reasons = {row: [(BATCH, PUBLISH_CONFLICT)] for row in range(state.batch.num_rows)}
     if reasons:
-        outcome.quarantine_batches.append(_quarantine(target, state, reasons))
-        outcome.quarantined_rows += len(reasons)
+        quarantined = sink(target, state, reasons)
+        outcome.quarantine_batches.append(quarantined.batch)
+        outcome.quarantined_rows += quarantined.rows
     outcome.reason = (
         f"main not changed: {target.name} could not publish branch {target.branch!r} in "
         f"{MAX_ATTEMPTS} attempts ({outcome.reason}); its rows are in quarantine"

@@ -12,6 +12,7 @@ import dagster as dg
 from lakehouse.quality import QualityReport, validate_rows
 from lakehouse.wap.audit import AuditOutcome, run_audit
 from lakehouse.wap.target import GATE_KEY, AuditTarget
+from lakehouse.wap.trail import contract_assertions, record_quarantines
 
 if TYPE_CHECKING:
     import pandera.pandas as pa
@@ -37,6 +38,9 @@ def _audit_metadata(outcome: AuditOutcome) -> dict[str, dg.MetadataValue]:
         "wap/published": dg.MetadataValue.bool(outcome.published),
         "wap/quarantined_rows": dg.MetadataValue.int(outcome.quarantined_rows),
         "wap/attempts": dg.MetadataValue.int(outcome.attempts),
+        # What the run changed, for summaries: rows now on main, rows now in quarantine.
+        "rows_published": dg.MetadataValue.int(outcome.published_rows),
+        "rows_quarantined": dg.MetadataValue.int(outcome.quarantined_rows),
     }
     if outcome.quarantine_batches:
         metadata["wap/quarantine_batches"] = dg.MetadataValue.json(outcome.quarantine_batches)
@@ -63,6 +67,7 @@ def build_pandera_check(
 
     def _check(context: dg.AssetCheckExecutionContext, audit: AuditTarget) -> dg.AssetCheckResult:
         outcome = run_audit(audit, lambda table: validate_rows(schema(), table))
+        record_quarantines(audit, outcome, context.log)  # the audit trail (seed §5.1)
         clean = outcome.passed and outcome.quarantined_rows == 0
         if not outcome.passed:
             context.log.error(f"{asset_key.to_user_string()}: {outcome.reason}")
@@ -73,7 +78,7 @@ def build_pandera_check(
             severity=dg.AssetCheckSeverity.ERROR
             if not outcome.passed
             else dg.AssetCheckSeverity.WARN,
-            metadata=_audit_metadata(outcome),
+            metadata=_audit_metadata(outcome) | contract_assertions(schema(), outcome.report),
             description=outcome.reason or outcome.report.summary(),
         )
 

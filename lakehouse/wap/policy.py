@@ -4,7 +4,9 @@ Per asset, in its definition metadata: ``wap/enabled`` (default true) opts out o
 write-audit-publish; ``wap/on_bad_rows`` is ``all_or_nothing`` (default: one bad row keeps the
 whole batch off ``main``) or ``publish_good_rows`` (the good rows are published when at most
 ``wap/max_bad_fraction`` of the batch is bad). Either way no row is lost: a row that does not
-reach ``main`` goes to the quarantine table with its reasons.
+reach ``main`` goes to the quarantine table with its reasons. ``wap/volatile_columns`` names
+columns that differ each time the same record is written (an extraction id or time): the
+quarantine's fingerprint leaves them out, so a record refused again is not quarantined twice.
 """
 
 from __future__ import annotations
@@ -19,7 +21,11 @@ OnBadRows = Literal["all_or_nothing", "publish_good_rows"]
 ENABLED_KEY = "wap/enabled"
 ON_BAD_ROWS_KEY = "wap/on_bad_rows"
 MAX_BAD_FRACTION_KEY = "wap/max_bad_fraction"
+VOLATILE_COLUMNS_KEY = "wap/volatile_columns"
 BATCH_REJECTED = "batch_rejected"  # the rule recorded for a good row of a rejected batch
+# A row kept for the record, not for a fault: a newer version of its key was published. A
+# replay never re-submits it (it would overwrite the newer version).
+SUPERSEDED = "superseded_duplicate"
 BATCH = "<batch>"  # the column recorded for a batch-wide reason
 
 Reasons = list[tuple[str, str]]  # (column, rule)
@@ -38,6 +44,7 @@ class WapPolicy:
     enabled: bool = True
     on_bad_rows: OnBadRows = "all_or_nothing"
     max_bad_fraction: float = 0.0
+    volatile_columns: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.on_bad_rows not in get_args(OnBadRows):
@@ -56,7 +63,8 @@ class WapPolicy:
         enabled = _raw(metadata.get(ENABLED_KEY, True))
         on_bad_rows = _raw(metadata.get(ON_BAD_ROWS_KEY, "all_or_nothing"))
         fraction = _raw(metadata.get(MAX_BAD_FRACTION_KEY, 0.0))
-        return cls(bool(enabled), on_bad_rows, float(fraction))
+        volatile = tuple(_raw(metadata.get(VOLATILE_COLUMNS_KEY)) or ())
+        return cls(bool(enabled), on_bad_rows, float(fraction), volatile)
 
 
 @dataclass(frozen=True)
@@ -92,6 +100,8 @@ def decide(
         why = f"the batch as a whole fails: {summary}"
     elif rest_bad and not bad:
         why = f"rows already on main fail (not caused by this batch): {summary}"
+    elif len(bad) == batch_rows:
+        why = f"all {batch_rows} rows of the batch fail: {summary}"
     elif policy.on_bad_rows == "all_or_nothing":
         why = f"{len(bad)} of {batch_rows} rows fail and the policy is all_or_nothing: {summary}"
     elif fraction > policy.max_bad_fraction:

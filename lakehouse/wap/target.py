@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pyiceberg.catalog import Catalog
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression
 
+from lakehouse.governance.audit.store import AuditStore
 from lakehouse.wap.policy import WapPolicy
 
 # Check-spec metadata marking the one check per asset that audits its branch and publishes it.
@@ -25,6 +27,8 @@ class AuditTarget:
     policy: WapPolicy = field(default_factory=WapPolicy)
     row_filter: BooleanExpression = field(default_factory=AlwaysTrue)
     commit_timeout_seconds: float = 120.0
+    # Opens the audit trail the gate records its quarantines in (None: not recorded).
+    audit_trail: Callable[[], AuditStore] | None = None
 
     @property
     def name(self) -> str:

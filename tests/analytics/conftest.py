@@ -1,8 +1,8 @@
 """Analytics fixtures: the prepared duckdb manifest and one shared embedded pipeline run.
 
 Each dbt invocation costs 20-40 s on this machine, so the embedded pipeline (staging written;
-dimensions, a two-day backfill of the daily models and customer lifetime value built through
-Dagster; a second staging snapshot; day D2 of the daily models rebuilt) runs once per session and every assertion reads what it left.
+dimensions, a two-month backfill of the partitioned models and customer lifetime value built through
+Dagster; a second staging snapshot; D2's month of the partitioned models rebuilt) runs once per session and every assertion reads what it left.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from analytics_pipeline import (
     fct_files_by_day,
     read_tables,
 )
-from staging_data import D1, D2, PURCHASES_V1, PURCHASES_V2, write_staging
+from staging_data import M1, M2, PURCHASES_V1, PURCHASES_V2, write_staging
 
 from lakehouse.analytics.assets import build_analytics_assets
 from lakehouse.analytics.prepare import manifest_path, prepare
@@ -54,13 +54,13 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory, duckdb_manifest: Path) ->
 
     write_staging(catalog, PURCHASES_V1)
     run("dimensions", DIMENSIONS)
-    # Both days in one run, as a backfill with the single-run policy does it.
+    # Both months in one run, as a backfill with the single-run policy does it.
     run(
         "fact_backfill",
         [FACT, DAILY_REVENUE],
         tags={
-            "dagster/asset_partition_range_start": D1.isoformat(),
-            "dagster/asset_partition_range_end": D2.isoformat(),
+            "dagster/asset_partition_range_start": M1,
+            "dagster/asset_partition_range_end": M2,
         },
     )
     run("metrics", [LIFETIME_VALUE])  # whole history: unpartitioned
@@ -68,7 +68,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory, duckdb_manifest: Path) ->
 
     state.fct_files_before_d2_run = fct_files_by_day(catalog)
     write_staging(catalog, PURCHASES_V2)  # a new staging snapshot
-    run("fact_d2", [FACT, DAILY_REVENUE], partition_key=D2.isoformat())
+    run("fact_d2", [FACT, DAILY_REVENUE], partition_key=M2)
     state.fct_files_after_d2_run = fct_files_by_day(catalog)
     state.v2 = {
         key.path[-1]: catalog.load_table(tuple(key.path)).scan().to_arrow()

@@ -1,6 +1,7 @@
 """A tiny fixed staging layer, and the analytics numbers computed by hand from it.
 
-Days: D1 = 2024-01-01, D2 = 2024-01-02 (UTC). Products: 10 at 100.0, 20 at 250.5.
+Days: D1 = 2024-01-31, D2 = 2024-02-01 (UTC): consecutive days in two month partitions, so
+a run of D2's month leaves D1 alone. Products: 10 at 100.0, 20 at 250.5.
 Purchases (created_at day): 100 D1 user 1 product 10 paid D1; 101 D1 user 1 product 20 paid D1,
 returned D3; 102 D1 (23:00) user 2 product 10 paid D2 01:00; 103 D2 user 2 product 20 in cart;
 104 D2 user 1 product 10 paid D2. User 3 never buys (until the second snapshot's purchase 105).
@@ -15,12 +16,14 @@ from pyiceberg.catalog import Catalog
 
 from lakehouse.iceberg import WriteRequest, write
 
-D1, D2 = dt.date(2024, 1, 1), dt.date(2024, 1, 2)
+D1, D2 = dt.date(2024, 1, 31), dt.date(2024, 2, 1)
+M1, M2 = "2024-01-01", "2024-02-01"  # their month partitions
 TS = pa.timestamp("us", tz="UTC")
 
 
 def at(day: int, hour: int, minute: int = 0) -> dt.datetime:
-    return dt.datetime(2024, 1, day, hour, minute, tzinfo=dt.UTC)
+    """``hour:minute`` UTC on day ``day`` (1 is D1, 2 is D2, ...)."""
+    return dt.datetime.combine(D1 + dt.timedelta(days=day - 1), dt.time(hour, minute), dt.UTC)
 
 
 def users() -> pa.Table:

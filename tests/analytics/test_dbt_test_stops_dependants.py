@@ -16,11 +16,11 @@ import pyarrow as pa
 import pytest
 from analytics_pipeline import FACT
 from pyiceberg.catalog import Catalog
-from staging_data import D1, D2, PURCHASES_V1, users, write_staging
+from staging_data import M1, M2, PURCHASES_V1, users, write_staging
 
 from lakehouse.analytics.assets import build_analytics_assets
 from lakehouse.analytics.resources import build_dbt_resource
-from lakehouse.catalog import build_catalog
+from lakehouse.catalog import IcebergCatalogResource, build_catalog
 from lakehouse.iceberg import WriteRequest, write
 from lakehouse.io_manager import IcebergIOManager
 from lakehouse.ml import CHURN_TRAINING_SET, CUSTOMER_FEATURES, build_ml_assets, build_ml_checks
@@ -57,6 +57,7 @@ def test_a_failing_dbt_test_stops_the_models_and_ml_assets_after_it(
     resources = {
         "dbt": build_dbt_resource(load_settings(environ)),
         "io_manager": IcebergIOManager(settings=load_settings(environ)),
+        "catalog": IcebergCatalogResource(settings=settings),  # the ml assets read consents
     }
 
     def materialize(selection: list[dg.AssetKey], **kwargs: object) -> dg.ExecuteInProcessResult:
@@ -68,8 +69,8 @@ def test_a_failing_dbt_test_stops_the_models_and_ml_assets_after_it(
     write_staging(catalog, PURCHASES_V1)
     assert materialize([CUSTOMERS, PRODUCTS]).success
     backfill = {
-        "dagster/asset_partition_range_start": D1.isoformat(),
-        "dagster/asset_partition_range_end": D2.isoformat(),
+        "dagster/asset_partition_range_start": M1,
+        "dagster/asset_partition_range_end": M2,
     }
     assert materialize([FACT], tags=backfill).success
     assert materialize([LIFETIME_VALUE]).success

@@ -9,6 +9,7 @@ import pytest
 
 from lakehouse.analytics.assets import build_analytics_assets
 from lakehouse.analytics.translator import column_tags
+from lakehouse.partitions import MONTHLY
 from lakehouse.settings import load_settings
 
 
@@ -66,9 +67,11 @@ def test_dbt_tests_are_asset_checks(specs: dict) -> None:
     assert any(name.startswith("accepted_values_fct_purchases_status") for name in checks)
 
 
-def test_the_daily_models_are_partitioned_with_single_run_backfills(specs: dict) -> None:
+def test_the_purchase_models_are_partitioned_by_month_with_single_run_backfills(
+    specs: dict,
+) -> None:
     fact_def, _ = specs["analytics/fct_purchases"]
-    assert isinstance(fact_def.partitions_def, dg.DailyPartitionsDefinition)
+    assert fact_def.partitions_def is MONTHLY
     assert fact_def.backfill_policy == dg.BackfillPolicy.single_run()
     assert set(fact_def.keys) == {
         dg.AssetKey(["analytics", "fct_purchases"]),
@@ -76,7 +79,7 @@ def test_the_daily_models_are_partitioned_with_single_run_backfills(specs: dict)
     }
     models_def, lifetime_value = specs["analytics/customer_lifetime_value"]
     assert models_def.partitions_def is None
-    assert lifetime_value.tags.get("whole_history") == ""  # kept out of the daily job
+    assert lifetime_value.tags.get("whole_history") == ""  # kept out of the transforms job
 
 
 def test_column_classification_must_be_known() -> None:

@@ -107,7 +107,7 @@ def test_compiled_tests_parse_as_trino_sql(trino_target: Path) -> None:
         ("daily_revenue", "revenue_date", "revenue_date"),
     ],
 )
-def test_daily_models_are_incremental_merges_over_the_window_on_trino(
+def test_partitioned_models_are_incremental_merges_over_the_window_on_trino(
     trino_target: Path, model: str, key: str, partition: str
 ) -> None:
     manifest = json.loads((trino_target / "manifest.json").read_text())
@@ -127,13 +127,13 @@ def test_other_models_are_replaced_tables_on_trino(trino_target: Path) -> None:
     others = {
         node["name"]: (node["config"]["materialized"], node["config"]["on_table_exists"])
         for node in manifest["nodes"].values()
-        if node["resource_type"] == "model" and "daily" not in node["tags"]
+        if node["resource_type"] == "model" and "partitioned" not in node["tags"]
     }
     assert set(others) == {"dim_customers", "dim_products", "customer_lifetime_value"}
     assert set(others.values()) == {("table", "replace")}  # keeps the Iceberg history
 
 
-def test_the_daily_models_tests_check_the_window_only(trino_target: Path) -> None:
+def test_the_partitioned_models_tests_check_the_window_only(trino_target: Path) -> None:
     tests = [path for path in compiled_sql(trino_target) if path.parent.name.endswith(".yml")]
     unique_day = next(path for path in tests if path.name.startswith("unique_daily_revenue"))
     assert "revenue_date >= date '2024-01-02' and revenue_date < date '2024-01-03'" in (

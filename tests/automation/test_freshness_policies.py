@@ -39,7 +39,7 @@ def test_daily_layers_warn_after_a_day_and_fail_after_a_grace():
 
 
 def test_multi_assets_get_defaults_without_losing_their_own_values():
-    (assets,) = apply_policies([_multi])
+    (assets,) = apply_policies([_multi], "lakehouse")
     raw = assets.specs_by_key[dg.AssetKey(["raw", "a"])]
     upkeep = assets.specs_by_key[dg.AssetKey(["upkeep", "backup"])]
     assert raw.owners == ["team:x"] and raw.tags["domain"] == "sales"

@@ -69,7 +69,8 @@ def test_jobs_select_their_layers(defs):
 
     assert keys(RAW_INGEST_JOB) == {"raw"}
     assert keys(DAILY_TRANSFORMS_JOB) == {"staging", "analytics"}
-    assert keys(ML_JOB) == {"ml", "analytics"}  # the whole-history models it consumes
+    # the whole-history models it consumes, and the consents it must honour
+    assert keys(ML_JOB) == {"ml", "analytics", "governance"}
     lifetime_value = dg.AssetKey(["analytics", "customer_lifetime_value"])
     assert lifetime_value in defs.resolve_job_def(ML_JOB).asset_layer.executable_asset_keys
     assert (
@@ -78,7 +79,7 @@ def test_jobs_select_their_layers(defs):
     )
 
 
-def test_transforms_schedule_requests_a_valid_partition_of_the_job(defs):
+def test_transforms_schedule_requests_valid_partitions_of_the_job(defs):
     schedule = defs.resolve_schedule_def("daily_transforms_daily")
     tick = dt.datetime(2024, 3, 2, 2, 30, tzinfo=dt.UTC)
     with dg.instance_for_test() as instance:
@@ -87,5 +88,6 @@ def test_transforms_schedule_requests_a_valid_partition_of_the_job(defs):
             scheduled_execution_time=tick,
             repository_def=defs.get_repository_def(),
         )
-        (request,) = schedule.evaluate_tick(context).run_requests or []
-    assert request.partition_key == "2024-03-01"
+        requests = schedule.evaluate_tick(context).run_requests or []
+    # evaluate_tick checks each key against the job's partitions (it raises on an unknown one).
+    assert [request.partition_key for request in requests] == ["2024-02-01", "2024-03-01"]

@@ -15,6 +15,7 @@ import pytest
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 sys.path.insert(0, str(BENCH))
 
+import demo  # noqa: E402
 import e2e  # noqa: E402
 import incremental  # noqa: E402
 import synthetic  # noqa: E402
@@ -111,3 +112,23 @@ def test_bench_scripts_parse_their_arguments(script: str) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "--reps" in done.stdout
+
+
+def test_demo_bench_reads_the_stage_durations_the_demo_prints() -> None:
+    lines = [
+        "lakehouse demo: embedded runtime; the engines' log goes to x.log",
+        "✓ [1/3] raw  extract source-faker's streams  2,100 new records  25.1 s",
+        "✓ [2/3] transforms  staging and analytics over 324 months, 2000-01 to 2026-12, in 1 run"
+        "  1,000 raw purchases  1 min 05 s",
+        "✗ [3/3] ml  churn set  FAILED  3.0 s",
+        "table    rows",
+    ]
+    assert demo.stage_seconds(lines) == {"raw": 25.1, "transforms": 65.0, "ml": 3.0}
+
+
+def test_demo_bench_parses_its_arguments() -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "demo.py"), "--help"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "--repo" in done.stdout

@@ -9,6 +9,7 @@ import string
 import sys
 
 import pytest
+import yaml
 from access_catalog import catalog_access
 from access_table import load
 from catalog_stub import SCHEMAS, CatalogStub, State, check
@@ -19,6 +20,7 @@ sys.path.insert(0, str(ACCESS_DIR))
 import sync_catalog_access as sync  # noqa: E402
 
 ACCESS = json.loads((ACCESS_DIR / "catalog-access.json").read_text())
+REALM_FILE = DEPLOY / "keycloak" / "lakehouse-realm.json"
 WAREHOUSE_FILE = DEPLOY / "kustomize" / "base" / "catalog" / "warehouse.json"
 KEYS = {
     "LAKEKEEPER_S3_ACCESS_KEY_ID": "id",
@@ -175,3 +177,34 @@ def test_diff_only_touches_the_managed_privileges():
     )
     assert writes == [{"type": "describe", "role": "b"}]
     assert deletes == [{"type": "modify", "user": "gone"}]
+
+
+# Keycloak's admin endpoints the sync calls -> the realm-management role that allows each
+# (Keycloak's admin permissions: listing groups needs query-groups, members view-users, a
+# client's service-account user view-clients).
+ADMIN_CALLS = {"/groups": "query-groups", "/members": "view-users", "/clients": "view-clients"}
+
+
+def test_the_sync_client_exists_in_the_realm_and_may_only_read_it():
+    cronjob = yaml.safe_load_all((ACCESS_DIR / "catalog-access-cronjob.yaml").read_text())
+    (job,) = [d for d in cronjob if d["kind"] == "CronJob"]
+    (container,) = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    scope = env.get("SCOPE", "lakekeeper")  # sync_catalog_access.main's default
+    realm = json.loads(REALM_FILE.read_text())
+    (client,) = [c for c in realm["clients"] if c["clientId"] == env["CLIENT_ID"]]
+    assert client["serviceAccountsEnabled"] and not client["publicClient"]
+    assert not (client["standardFlowEnabled"] or client["directAccessGrantsEnabled"])
+    assert scope in client["defaultClientScopes"]
+    assert {"trino", "groups", "roles"}.isdisjoint(client["defaultClientScopes"])
+    (account,) = [
+        u for u in realm["users"] if u.get("serviceAccountClientId") == client["clientId"]
+    ]
+    assert account["realmRoles"] == []  # not lakehouse-service: it reads no data
+    assert set(account["clientRoles"]) == {"realm-management"}
+    granted = set(account["clientRoles"]["realm-management"])
+    assert granted == set(ADMIN_CALLS.values())
+    assert all(role.startswith(("view-", "query-")) for role in granted)
+    source = (ACCESS_DIR / "sync_catalog_access.py").read_text()
+    for call in ADMIN_CALLS:
+        assert call in source, call  # the table covers the calls the sync makes

@@ -3,6 +3,9 @@ webservers that survive a node: spread over nodes and guarded by disruption budg
 
 from __future__ import annotations
 
+import json
+import string
+
 import yaml
 from access_table import load
 from deploy_checks import DEPLOY, ENVIRONMENTS, load_documents
@@ -17,6 +20,11 @@ UIS = {  # oauth2-proxy release -> (its values file, the webserver component, da
         "dagster-webserver-read-only",
         "read-only",
     ),
+}
+# The realm import's variable for each release's public URL (deploy/README.md, Prerequisites).
+REALM_URL = {
+    "oauth2-proxy": "DAGSTER_EXTERNAL_URL",
+    "oauth2-proxy-read-only": "DAGSTER_READ_ONLY_EXTERNAL_URL",
 }
 # The chart's pod labels of each webserver (templates/helpers/_deployment-webserver.tpl).
 SELECTOR = {"app.kubernetes.io/name": "dagster", "app.kubernetes.io/instance": "dagster"}
@@ -92,3 +100,19 @@ def test_webserver_replicas_spread_over_nodes_and_keep_one_through_a_drain(rende
             budget = budgets[component]
             assert budget["selector"]["matchLabels"] == {**SELECTOR, "component": component}
             assert replicas - budget["maxUnavailable"] >= (0 if env == "dev" else 1), env
+
+
+def test_the_realm_lets_each_ui_log_in_at_its_own_host_and_nowhere_else():
+    """One Keycloak client, oauth2-proxy, serves both releases: its redirect URIs, with the
+    realm import's variables set to each environment's hosts, are exactly the two callbacks."""
+    realm = json.loads((DEPLOY / "keycloak" / "lakehouse-realm.json").read_text())
+    (client,) = [c for c in realm["clients"] if c["clientId"] == "oauth2-proxy"]
+    assert client["standardFlowEnabled"] and not client["serviceAccountsEnabled"]
+    assert not client["implicitFlowEnabled"] and not client["directAccessGrantsEnabled"]
+    for env in ENVIRONMENTS:
+        proxies = _proxies(env)
+        hosts = {r: h["valuesObject"]["ingress"]["hosts"][0] for r, h in proxies.items()}
+        variables = {REALM_URL[r]: f"https://{hosts[r]}" for r in proxies}
+        allowed = {string.Template(u).substitute(variables) for u in client["redirectUris"]}
+        callbacks = {h["valuesObject"]["extraArgs"]["redirect-url"] for h in proxies.values()}
+        assert allowed == callbacks, env

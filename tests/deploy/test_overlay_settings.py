@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
-from deploy_checks import Doc
+from deploy_checks import DEPLOY, Doc
 
 from lakehouse.engine_conf import SECRET_SETTINGS, settings_from_config
-from lakehouse.settings import SettingsError
+from lakehouse.settings import NAMESPACES, SettingsError
+from lakehouse.upkeep.rules import GOVERNANCE_NAMESPACE
 
 SPARK_CONNECT_PORT_NAME = "grpc"
+CATALOG = DEPLOY / "kustomize" / "base" / "catalog"
+CATALOG_ACCESS = CATALOG / "access" / "catalog-access.json"
+WAREHOUSE = CATALOG / "warehouse.json"
 
 
 def _settings_configmap(docs: list[Doc]) -> dict[str, str]:
@@ -58,3 +64,27 @@ def test_a_typo_in_an_overlay_setting_fails(rendered):
     config = dict(_settings_configmap(rendered["prod"]), LAKEHOUSE_SPARK_REMOTE="spark:15002")
     with pytest.raises(SettingsError, match="LAKEHOUSE_SPARK_REMOTE"):
         settings_from_config(config)
+
+
+def test_every_namespace_the_code_creates_exists_first_at_its_named_location(env_docs):
+    """The catalog-access CronJob creates these at <warehouse>/<namespace>/ before Dagster
+    runs (README, Installation): one the code created first would get a random location,
+    which no MinIO policy names."""
+    _, docs = env_docs
+    settings = settings_from_config(_settings_configmap(docs))
+    access = json.loads(CATALOG_ACCESS.read_text())
+    warehouse = json.loads(WAREHOUSE.read_text())
+    assert access["warehouse"] == settings.warehouse == warehouse["warehouse-name"]
+    root = f"s3://{warehouse['storage-profile']['bucket']}/{warehouse['storage-profile']['key-prefix']}"
+    for namespace in (*NAMESPACES, GOVERNANCE_NAMESPACE, settings.upkeep_restore_namespace):
+        assert access["namespaces"][namespace]["location"] == f"{root}/{namespace}/", namespace
+
+
+def test_trino_users_are_the_principals_the_realms_service_accounts_present(env_docs):
+    """Trino's principal is the token's preferred_username: the service account's username."""
+    _, docs = env_docs
+    settings = settings_from_config(_settings_configmap(docs))
+    realm = json.loads((DEPLOY / "keycloak" / "lakehouse-realm.json").read_text())
+    accounts = {u["username"]: u["serviceAccountClientId"] for u in realm["users"]}
+    assert accounts[settings.trino_user] == "lakehouse-dbt"
+    assert accounts[settings.upkeep_trino_user] == settings.upkeep_trino_client_id

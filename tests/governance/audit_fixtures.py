@@ -56,3 +56,24 @@ def hammer(store: AuditStore, writer: int, count: int) -> None:
 def process_hammer(path: str, writer: int) -> None:
     """A worker process appending to the SQLite store at ``path``."""
     hammer(SqliteAuditStore(path), writer, 30)
+
+
+def tick_run_sensor(sensor, instance, run, repository) -> None:
+    """Evaluate a run status sensor on a finished ``run`` as the daemon would."""
+    import dagster as dg
+
+    kind = {
+        dg.DagsterRunStatus.SUCCESS: dg.DagsterEventType.RUN_SUCCESS,
+        dg.DagsterRunStatus.FAILURE: dg.DagsterEventType.RUN_FAILURE,
+        dg.DagsterRunStatus.CANCELED: dg.DagsterEventType.RUN_CANCELED,
+    }[run.status]
+    record = instance.get_records_for_run(run.run_id, of_type=kind).records[0]
+    sensor(
+        dg.build_run_status_sensor_context(
+            sensor_name=sensor.name,
+            dagster_event=record.event_log_entry.dagster_event,
+            dagster_instance=instance,
+            dagster_run=run,
+            repository_def=repository,
+        )
+    )

@@ -7,6 +7,7 @@ import json
 
 import dagster as dg
 import pytest
+from audit_fixtures import tick_run_sensor
 from openlineage_schema import validate_event
 
 from lakehouse.governance.audit.dagster_records import run_audit_records
@@ -137,21 +138,8 @@ def test_the_sensors_record_and_export_each_run_once(finished, tmp_path):
         "governance_failure",
         "governance_canceled",
     ]
-    failure_sensor = sensors[1]
-    event = (
-        instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
-        .records[0]
-        .event_log_entry.dagster_event
-    )
     for _ in range(2):  # a retried tick re-reads the run
-        context = dg.build_run_status_sensor_context(
-            sensor_name=failure_sensor.name,
-            dagster_event=event,
-            dagster_instance=instance,
-            dagster_run=run,
-            repository_def=DEFS.get_repository_def(),
-        )
-        failure_sensor(context)
+        tick_run_sensor(sensors[1], instance, run, DEFS.get_repository_def())
     rows = store.list()
     assert len(rows) == len(run_audit_records(read_run(instance, run)))
     assert store.verify().ok

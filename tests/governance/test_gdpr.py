@@ -26,6 +26,13 @@ from lakehouse.governance.pii import PII_PROPERTY, SUBJECT_COLUMN_PROPERTY, PiiT
 from lakehouse.iceberg.writes import WriteRequest, write
 
 T = dt.datetime(2026, 3, 1, 10, 0, tzinfo=dt.UTC)
+# What subject 7 has in each PII table of ``pii_catalog``.
+SUBJECT_7_ROWS = {
+    "analytics.empty_pii": 0,
+    "staging.purchases": 2,
+    "staging.users": 1,
+    "support.tickets": 1,
+}
 
 
 def make_table(catalog, identifier, data: pa.Table, subject_column: str | None) -> None:
@@ -102,13 +109,7 @@ def test_export_writes_one_file_per_pii_table_and_a_manifest(pii_catalog, tmp_pa
         "rows",
         "tables",
     }
-    rows = {t["table"]: t["rows"] for t in manifest["tables"]}
-    assert rows == {
-        "analytics.empty_pii": 0,
-        "staging.purchases": 2,
-        "staging.users": 1,
-        "support.tickets": 1,
-    }
+    assert {t["table"]: t["rows"] for t in manifest["tables"]} == SUBJECT_7_ROWS
     for entry in manifest["tables"]:
         data = location.read_bytes(f"{result.export_id}/{entry['file']}")
         assert entry["sha256"] == hashlib.sha256(data).hexdigest()

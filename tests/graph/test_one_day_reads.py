@@ -1,7 +1,8 @@
-"""One day's partition touches only that day's files, in every table the daily job reads.
+"""One month's partition touches only that month's files, in every table the transforms job reads.
 
-Three days of purchases land in raw as source-faker's first sync does (one commit holding every
-day), a single-run backfill builds them, then the daily transforms job runs for the middle day
+Three consecutive days, each in a month of its own, land in raw as source-faker's first sync
+does (one commit holding every day), a single-run backfill builds them, then the transforms
+job runs for the middle day's month
 with real Spark and dbt-duckdb. Every data file the run reads is recorded: pyiceberg scans
 planned in this process (staging reads, gates) and files DuckDB opened in the dbt process (its
 file log, ``bench/incremental.py``'s ``tracking_reads``). Only the small dimension tables may be
@@ -34,9 +35,10 @@ from lakehouse.settings import load_settings  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
-FIRST = dt.datetime(2024, 6, 28, tzinfo=dt.UTC)
-DAY = FIRST + dt.timedelta(days=1)  # the run's day: history before and after it
-LAST = FIRST + dt.timedelta(days=2)
+# The run's day is alone in its month partition, with history on the days before and after it.
+FIRST = dt.datetime(2024, 5, 31, tzinfo=dt.UTC)
+DAY = dt.datetime(2024, 6, 15, tzinfo=dt.UTC)
+LAST = dt.datetime(2024, 7, 1, tzinfo=dt.UTC)
 USERS = 40
 # Unpartitioned by design: every run reads them whole (dimensions, not history).
 WHOLE_TABLES = {
@@ -85,7 +87,7 @@ def reads(one_day: OneDay) -> FileReads:
     return one_day.reads
 
 
-def test_every_file_read_of_a_daily_table_holds_the_runs_day(reads: FileReads) -> None:
+def test_every_file_read_of_a_partitioned_table_holds_the_runs_day(reads: FileReads) -> None:
     other_days = {
         table: sorted({day for path in paths if (day := file_day(path)) != DAY.date().isoformat()})
         for table, paths in reads.items()
@@ -115,7 +117,7 @@ def test_the_days_dbt_invocations_reuse_the_prepared_parse(one_day: OneDay) -> N
             f"analytics_*-{one_day.run_id[:7]}-*/dbt.log"
         )
     )
-    assert len(logs) == 2, "the daily and the unpartitioned analytics steps each ran dbt"
+    assert len(logs) == 2, "the partitioned and the unpartitioned analytics steps each ran dbt"
     for log in logs:
         text = log.read_text()
         assert "Partial parsing enabled, no changes found, skipping parsing" in text, log

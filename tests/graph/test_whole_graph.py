@@ -1,9 +1,8 @@
 """The whole graph, raw -> staging -> analytics -> ml, as ``make demo`` runs it, on a fresh warehouse.
 
 The real source-faker connector, the real Spark and dbt-duckdb, an in-memory instance. The
-daily partitions start two years back (``--since``): Dagster books every partition of a
-backfill (~6 ms per asset and partition), and the whole history is ~9,800 days; the demo's
-own full-history run is ``make demo``. source-faker's product list is fixed at 100 and its
+month partitions start two years back (``--since``), to keep the test short; the demo's own
+full-history run is ``make demo``. source-faker's product list is fixed at 100 and its
 purchases point at all of them, so ``LAKEHOUSE_FAKER_COUNT`` stays >= 100 or the fact's
 relationship test would rightly fail.
 
@@ -15,6 +14,7 @@ follow the day the suite runs.
 from __future__ import annotations
 
 import datetime as dt
+import io
 from dataclasses import dataclass
 
 import dagster as dg
@@ -22,10 +22,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from lakehouse.automation.backfills import RANGE_END_TAG, RANGE_START_TAG
 from lakehouse.catalog import build_catalog
-from lakehouse.cli.demo import RANGE_END_TAG, RANGE_START_TAG, run_demo
+from lakehouse.cli.console import DemoConsole
+from lakehouse.cli.demo import run_demo
 from lakehouse.cli.inventory import list_tables
-from lakehouse.partitions import DAILY
+from lakehouse.partitions import MONTHLY, month_of
 from lakehouse.settings import load_settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.clock]
@@ -64,8 +66,9 @@ def demos(pinned_clock: dt.datetime, tmp_path_factory: pytest.TempPathFactory) -
     catalog = build_catalog(load_settings(environ))
     runs: list[Demo] = []
     for _ in range(2):
-        lines: list[str] = []
-        code = run_demo(environ, instance, echo=lines.append, first_day=since)
+        console = DemoConsole(io.StringIO(), live=False)
+        code = run_demo(environ, instance, console=console, since=since)
+        lines = console.lines
         tables: dict[str, dict[str, dict]] = {layer: {} for layer in LAYERS}
         for row in list_tables(catalog, list(LAYERS)):
             tables[row["namespace"]][row["table"]] = row
@@ -78,12 +81,9 @@ def demos(pinned_clock: dt.datetime, tmp_path_factory: pytest.TempPathFactory) -
 def test_every_stage_succeeds_and_no_check_fails(demos: Demos) -> None:
     for demo in (demos.first, demos.second):
         assert demo.code == 0, "\n".join(demo.lines)
-        stages = [
-            line.split("(")[1].split(")")[0].split()[0]
-            for line in demo.lines
-            if line.startswith("run ")
-        ]
-        assert stages == ["raw", "staging+analytics", "ml"], demo.lines
+        stages = [line.split()[2] for line in demo.lines if line.startswith("✓ [")]
+        assert stages == ["raw", "transforms", "ml"], demo.lines
+        assert not [line for line in demo.lines if line.startswith("✗")], demo.lines
         assert not [line for line in demo.lines if line.startswith("check failed")], demo.lines
 
 
@@ -105,9 +105,11 @@ def test_every_layer_holds_tables_with_rows(demos: Demos) -> None:
     ]
     assert not empty, empty
     assert rows["raw"]["faker_users"] == 1000
-    # Nothing lost on the way: every raw purchase of the window reaches staging and the fact.
+    # Nothing lost on the way: every raw purchase of the window (from the month of --since)
+    # reaches staging and the fact.
     raw = build_catalog(load_settings(environ)).load_table("raw.faker_purchases").scan().to_arrow()
-    since = dt.datetime.fromisoformat(demos.since).replace(tzinfo=dt.UTC)
+    since = dt.datetime.fromisoformat(month_of(dt.date.fromisoformat(demos.since)))
+    since = since.replace(tzinfo=dt.UTC)
     in_window = pc.sum(
         pc.greater_equal(raw["created_at"], pa.scalar(since, raw.schema.field("created_at").type))
     ).as_py()
@@ -161,13 +163,16 @@ def pinned_now_date(demos: Demos) -> dt.date:
     return dt.date.fromisoformat(demos.since) + dt.timedelta(days=WINDOW_DAYS)
 
 
-def test_the_first_run_backfills_the_window_and_the_second_only_today(demos: Demos) -> None:
+def test_the_first_run_backfills_the_window_and_the_second_only_the_current_month(
+    demos: Demos,
+) -> None:
     first, second = demos.first, demos.second
-    today = DAILY.get_last_partition_key()
-    assert today == pinned_now_date(demos).isoformat()
-    assert first.ranges == [(demos.since, today)]
-    # Nothing new was extracted and every day is done: one partition, and nothing changed.
-    assert second.ranges == [(today, today)]
+    current = MONTHLY.get_last_partition_key()
+    assert current == month_of(pinned_now_date(demos))
+    # 1,000 purchases fit in one run (backfill_rows_per_run): one run over every month.
+    assert first.ranges == [(month_of(dt.date.fromisoformat(demos.since)), current)]
+    # Nothing new was extracted and every month is done: the current month, nothing changed.
+    assert second.ranges == [(current, current)]
     for layer in ("raw", "staging", "analytics"):
         for table, row in first.tables[layer].items():
             assert second.tables[layer][table]["rows"] == row["rows"], f"{layer}.{table}"

@@ -243,7 +243,7 @@ def test_materialization_metadata(materialize, iceberg_catalog, output_metadata)
     assert metadata["data_files"] == len(files) == 1
     assert metadata["table_bytes"] == files[0].file.file_size_in_bytes
     assert metadata["table_location"] == table.location()
-    assert metadata["dagster/table_name"] == "raw.users"
+    assert metadata["dagster/table_name"] == "lakehouse.raw.users"
     schema = metadata["dagster/column_schema"]
     assert [(c.name, c.type, c.constraints.nullable) for c in schema.columns] == [
         ("id", "long", True),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import dagster as dg
 import pandas as pd
 import pyarrow as pa
@@ -9,10 +11,12 @@ import pytest
 from ml_history import CUSTOMERS, PURCHASES
 from pyiceberg.catalog import Catalog
 
+from lakehouse.catalog import IcebergCatalogResource
+from lakehouse.governance.consents import PROFILING, Consent, record_consents
 from lakehouse.iceberg import WriteRequest, write
 from lakehouse.io_manager import IcebergIOManager
 from lakehouse.ml import CHURN_TRAINING_SET, CUSTOMER_FEATURES, build_ml_assets, build_ml_checks
-from lakehouse.partitions import DAILY
+from lakehouse.partitions import MONTHLY
 from lakehouse.settings import Settings
 
 RUN_CONFIG = {"reference_date": "2024-03-01", "churn_horizon_days": 5}
@@ -36,11 +40,18 @@ def analytics_tables(catalog: Catalog) -> None:
         write(catalog, _table(frame), WriteRequest(identifier=("analytics", name)))
 
 
+def _resources(settings: Settings) -> dict[str, object]:
+    return {
+        "io_manager": IcebergIOManager(settings=settings),
+        "catalog": IcebergCatalogResource(settings=settings),  # the consents
+    }
+
+
 def _materialize(settings: Settings, **config: object) -> dg.ExecuteInProcessResult:
     upstream = [
         dg.AssetSpec(["analytics", "dim_customers"]),
         # Partitioned like the real dbt asset: the unpartitioned ml assets read all of it.
-        dg.AssetSpec(["analytics", "fct_purchases"], partitions_def=DAILY),
+        dg.AssetSpec(["analytics", "fct_purchases"], partitions_def=MONTHLY),
         dg.AssetSpec(["analytics", "customer_lifetime_value"]),
     ]
     run_config = {
@@ -51,7 +62,7 @@ def _materialize(settings: Settings, **config: object) -> dg.ExecuteInProcessRes
     return dg.materialize(
         [*upstream, *build_ml_assets(), *build_ml_checks()],
         selection=[CUSTOMER_FEATURES, CHURN_TRAINING_SET],
-        resources={"io_manager": IcebergIOManager(settings=settings)},
+        resources=_resources(settings),
         run_config=run_config,
     )
 
@@ -84,13 +95,13 @@ def test_the_blocking_contract_fails_on_a_broken_feature_table(
     result = dg.materialize(
         [
             dg.AssetSpec(["analytics", "dim_customers"]),
-            dg.AssetSpec(["analytics", "fct_purchases"], partitions_def=DAILY),
+            dg.AssetSpec(["analytics", "fct_purchases"], partitions_def=MONTHLY),
             dg.AssetSpec(["analytics", "customer_lifetime_value"]),
             *build_ml_assets(),
             *build_ml_checks(),
         ],
         selection=[CUSTOMER_FEATURES],
-        resources={"io_manager": IcebergIOManager(settings=settings)},
+        resources=_resources(settings),
         run_config={"ops": {"ml__customer_features": {"config": RUN_CONFIG}}},
         raise_on_error=False,
     )
@@ -116,3 +127,34 @@ def test_an_empty_training_set_is_written_with_its_declared_types(
         "date",
         "boolean",
     )
+
+
+def test_a_subject_who_withdrew_consent_leaves_the_features_on_the_next_run(
+    settings: Settings, catalog: Catalog
+):
+    granted = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    record_consents(catalog, [Consent("2", PROFILING, "granted", granted, "crm")])
+    assert _materialize(settings, **RUN_CONFIG).success
+    features = catalog.load_table(("ml", "customer_features")).scan().to_pandas()
+    assert list(features["user_id"]) == [1, 2, 3]
+
+    withdrawn = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    record_consents(
+        catalog,
+        [
+            Consent("2", PROFILING, "withdrawn", withdrawn, "crm"),
+            Consent("3", "marketing", "withdrawn", withdrawn, "crm"),  # another purpose
+        ],
+    )
+    result = _materialize(settings, **RUN_CONFIG)
+
+    assert result.success
+    features = catalog.load_table(("ml", "customer_features")).scan().to_pandas()
+    assert list(features["user_id"]) == [1, 3]
+    training = catalog.load_table(("ml", "churn_training_set")).scan().to_pandas()
+    assert 2 not in set(training["user_id"])
+    (materialization,) = [
+        m for m in result.get_asset_materialization_events() if m.asset_key == CUSTOMER_FEATURES
+    ]
+    metadata = materialization.materialization.metadata
+    assert metadata["consent_withdrawn_rows"].value == 1

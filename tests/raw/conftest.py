@@ -46,6 +46,6 @@ def platform_settings(airbyte_api: tuple[RecordedAirbyte, str], tmp_path) -> Set
 def connector_envs() -> None:
     """The real-connector tests need the isolated envs; missing ones fail with the fix."""
     settings = load_settings({})
-    for path in (settings.pyairbyte_python_path, settings.faker_executable_path):
-        if not path.exists():
-            pytest.fail(f"{path} is missing: run {BOOTSTRAP} (make setup does)")
+    path = settings.faker_executable_path
+    if not path.exists():
+        pytest.fail(f"{path} is missing: run {BOOTSTRAP} (make setup does)")

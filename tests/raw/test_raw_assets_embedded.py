@@ -1,6 +1,6 @@
 """The embedded raw assets end to end: real source-faker, Iceberg IO manager, temp catalog.
 
-Slow: two materialisations, one PyAirbyte worker each.
+Slow: two materialisations, one connector run each.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def test_two_materialisations_commit_records_with_their_state_then_nothing(
         first = dg.materialize(assets, resources=resources, instance=instance)
         assert first.success
         metadata = _materialised(first)
-        assert {key: meta["airbyte/new_records"] for key, meta in metadata.items()} == {
+        assert {key: meta["airbyte/rows_staged"] for key, meta in metadata.items()} == {
             stream.asset_key: COUNT for stream in STREAMS
         }
         snapshots = {}

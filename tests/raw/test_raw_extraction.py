@@ -1,7 +1,7 @@
-"""The PyAirbyte worker with the real source-faker: schemas, state, and incremental reads.
+"""Syncs of the real source-faker, read line by line: schemas, state, counts, failures.
 
-Slow: each extraction starts PyAirbyte (~9 s of imports) and the connector twice (discover,
-read). The module runs three extractions: a first read, a read from its state, a failure.
+Slow: each extraction starts the connector (~3 s). The module runs a first read, a read from
+its state, and failures.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from lakehouse.raw.extraction import (
     Connector,
     ExtractionError,
     StreamBatch,
+    Sync,
     extract_streams,
     faker_connector,
 )
@@ -37,12 +38,12 @@ def connector(connector_envs: None) -> Connector:
 
 
 @pytest.fixture(scope="module")
-def first(connector: Connector) -> dict[str, StreamBatch]:
+def first(connector: Connector) -> Sync:
     return extract_streams(STREAMS, {}, connector)
 
 
 @pytest.fixture(scope="module")
-def second(connector: Connector, first: dict[str, StreamBatch]) -> dict[str, StreamBatch]:
+def second(connector: Connector, first: Sync) -> Sync:
     states = {name: batch.state for name, batch in first.items() if batch.state}
     return extract_streams(STREAMS, states, connector)
 
@@ -60,7 +61,9 @@ def test_a_first_extraction_returns_every_stream_in_its_declared_schema(first):
     for stream in STREAMS:
         batch = first[stream.name]
         assert batch.table.schema == stream.schema
-        assert batch.unexpected_columns == ()
+        assert batch.observed.names == [f.name for f in stream.schema][:-2]  # no Airbyte columns
+        assert batch.records == batch.source_counted == COUNT  # the connector's own count
+        assert batch.refused.rows.num_rows == 0
         assert len(set(_ids(batch))) == batch.table.num_rows
         assert pc.min(batch.table.column("updated_at")).as_py() is not None
 
@@ -92,28 +95,31 @@ def test_a_second_extraction_from_the_first_state_never_returns_the_same_ids(fir
         assert again.state == first[stream.name].state
 
 
-def test_a_connector_failure_names_stream_connector_fix_and_the_workers_output(connector):
-    broken = replace(connector, config={**connector.config, "count": "many"})
+def test_a_connector_failure_says_its_own_cause_first_and_keeps_the_log(connector, tmp_path):
+    broken = replace(connector, config={**connector.config, "count": "many"}, log_dir=tmp_path)
     with pytest.raises(ExtractionError) as raised:
         extract_streams([STREAMS_BY_NAME["users"]], {}, broken)
     message = str(raised.value)
-    assert "stream(s) users from source-faker failed" in message
-    assert BOOTSTRAP in message
-    assert "--- worker output" in message and "Traceback" in message
+    assert message.startswith("source-faker sync of users failed: ")
+    assert "'many' is not of type 'integer'" in message.splitlines()[0]
+    assert len(message.splitlines()) == 1
+    (log,) = tmp_path.glob("source-faker-*.log")
+    assert str(log) in message
+    assert "Traceback" in log.read_text()
 
 
-def test_a_missing_environment_fails_before_starting_the_worker(connector, tmp_path):
-    missing = replace(connector, python=tmp_path / "pyairbyte" / "bin" / "python")
-    with pytest.raises(ExtractionError, match=f"PyAirbyte python is missing.*{BOOTSTRAP}"):
+def test_a_missing_connector_fails_before_starting_anything(connector, tmp_path):
+    missing = replace(connector, executable=tmp_path / "source-faker" / "bin" / "source-faker")
+    with pytest.raises(ExtractionError, match=f"connector is missing.*{BOOTSTRAP}"):
         extract_streams(STREAMS, {}, missing)
 
 
-def test_a_worker_past_its_timeout_is_stopped_with_its_children(connector, tmp_path, monkeypatch):
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the worker's files land here
-    with pytest.raises(ExtractionError, match="timed out after 1 s") as raised:
+def test_a_sync_past_its_timeout_is_stopped_and_leaves_nothing(connector, tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the sync's files land here
+    with pytest.raises(ExtractionError, match="timed out after 1 s"):
         extract_streams(STREAMS, {}, connector, timeout_seconds=1)
-    assert "worker output" in str(raised.value)
     leftovers = subprocess.run(
         ["pgrep", "-f", str(tmp_path)], capture_output=True, text=True, check=False
     )
     assert leftovers.stdout == ""
+    assert list(tmp_path.iterdir()) == []

@@ -31,6 +31,11 @@ print(json.dumps({
     "assets": sorted(k.to_user_string() for k in graph.get_all_asset_keys()),
     "checks": sorted(k.to_user_string() for k in graph.asset_check_keys),
     "jobs": sorted(job.name for job in location.defs.resolve_all_job_defs()),
+    "table_names": {
+        k.to_user_string(): str(getattr(v, "value", v))
+        for k in graph.get_all_asset_keys()
+        if (v := graph.get(k).metadata.get("dagster/table_name")) is not None
+    },
     "airbyte_imported": "airbyte" in sys.modules,
     "dbt_parsed": "dbt.parser.manifest" in sys.modules,
     "spark_session": SparkSession._instantiatedSession is not None,
@@ -105,6 +110,9 @@ def test_platform_graph_is_the_embedded_graph_and_loading_starts_nothing(
     )
     assert any(key.startswith("ml/") for key in platform["assets"])
     assert platform["jobs"] == embedded["jobs"]
+    # The UI names the Iceberg table on both runtimes, dbt-trino's models included.
+    assert platform["table_names"] == embedded["table_names"]
+    assert platform["table_names"]["analytics/fct_purchases"] == "lakehouse.analytics.fct_purchases"
     # dbt tests become checks from either manifest; the pandera contracts are the same.
     assert [c for c in platform["checks"] if not c.startswith("analytics/")] == [
         c for c in embedded["checks"] if not c.startswith("analytics/")

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
-
 import dagster as dg
 import pyarrow as pa
 
-from lakehouse.raw import extract_worker
 from lakehouse.raw.assets import build_raw_assets
 from lakehouse.raw.schemas import SCHEMAS
 from lakehouse.raw.streams import ASSET_KEYS, STREAMS, raw_asset_spec
@@ -52,18 +48,6 @@ def test_embedded_assets_upsert_on_the_primary_key_and_may_skip_a_stream(tmp_pat
         assert spec.metadata["write_mode"] == "upsert"
         assert spec.metadata["upsert_keys"] == ["id"]
         assert spec.skippable
-
-
-def test_the_worker_imports_nothing_from_the_lakehouse():
-    """It runs in the PyAirbyte env, where the lakehouse package is not installed."""
-    tree = ast.parse(Path(extract_worker.__file__).read_text())
-    modules = {
-        node.module if isinstance(node, ast.ImportFrom) else alias.name
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import | ast.ImportFrom)
-        for alias in node.names
-    }
-    assert not {module for module in modules if module and module.startswith("lakehouse")}
 
 
 def test_text_inside_a_struct_column_is_bounded_like_any_text():

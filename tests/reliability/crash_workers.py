@@ -103,8 +103,8 @@ def _environment(home: str) -> dict[str, str]:
 def raw_ingest(home: str, version: int, ready: Event) -> None:
     """Materialise raw/faker_purchases with the records and state of ``version``."""
     from lakehouse.io_manager import IcebergIOManager
+    from lakehouse.raw.batches import Refusals, StreamBatch
     from lakehouse.raw.embedded import _output
-    from lakehouse.raw.extraction import StreamBatch
     from lakehouse.raw.normalise import normalise
     from lakehouse.raw.streams import STREAMS_BY_NAME
 
@@ -116,7 +116,12 @@ def raw_ingest(home: str, version: int, ready: Event) -> None:
         metadata={"write_mode": "upsert", "upsert_keys": list(stream.primary_key)},
     )
     def faker_purchases(context: dg.AssetExecutionContext) -> dg.Output:
-        output = _output(context, StreamBatch(stream, batch, airbyte_state(version)))
+        refused = Refusals(stream.schema.empty_table())
+        observed = batch.schema.remove(batch.schema.get_field_index("_airbyte_raw_id"))
+        state = airbyte_state(version)
+        output = _output(
+            context, StreamBatch(stream, batch, state, refused, batch.num_rows, 0, observed)
+        )
         ready.set()
         return output
 
@@ -128,17 +133,17 @@ def raw_ingest(home: str, version: int, ready: Event) -> None:
 
 
 def staging_window() -> dict[str, str]:
-    """Tags of a single-run backfill over every day of the data."""
-    last = (DAY0 + dt.timedelta(days=DAYS - 1)).date().isoformat()
+    """Tags of a single-run backfill over the month partition holding every day of the data."""
+    month = DAY0.date().isoformat()  # the data's 30 days are all in March: one partition
     return {
-        "dagster/asset_partition_range_start": DAY0.date().isoformat(),
-        "dagster/asset_partition_range_end": last,
+        "dagster/asset_partition_range_start": month,
+        "dagster/asset_partition_range_end": month,
     }
 
 
 def staging_write(home: str, arrow_path: str, ready: Event) -> None:
     """Materialise staging/purchases storing the Spark transform's output read from ``arrow_path``."""
-    from lakehouse.partitions import DAILY
+    from lakehouse.partitions import MONTHLY
     from lakehouse.staging import STAGING_IO_MANAGER_KEY, SparkIcebergIOManager
     from lakehouse.staging.tables import STAGING_TABLES_BY_NAME
 
@@ -149,7 +154,7 @@ def staging_write(home: str, arrow_path: str, ready: Event) -> None:
     @dg.asset(
         key=table.asset_key,
         metadata=table.metadata(),
-        partitions_def=DAILY,
+        partitions_def=MONTHLY,
         backfill_policy=dg.BackfillPolicy.single_run(),
         io_manager_key=STAGING_IO_MANAGER_KEY,
     )

@@ -23,8 +23,17 @@ WriteRaw = Callable[[str, list[dict[str, Any]]], None]
 Materialize = Callable[..., dg.ExecuteInProcessResult]
 
 
+# Days 1, 2 and 3 are each the first of its month, so each is its month partition's only day.
+DAYS = {1: dt.date(2024, 2, 1), 2: dt.date(2024, 3, 1), 3: dt.date(2024, 4, 1)}
+
+
 def at(day: int, hour: int = 12) -> dt.datetime:
-    return dt.datetime(2024, 3, day, hour, tzinfo=dt.UTC)
+    return dt.datetime.combine(DAYS[day], dt.time(hour), dt.UTC)
+
+
+def month(day: int) -> str:
+    """The partition key of day ``day``'s month."""
+    return DAYS[day].isoformat()
 
 
 def purchase(id_: int, created: dt.datetime, **values: Any) -> dict[str, Any]:
@@ -108,31 +117,28 @@ def test_the_contract_check_blocks_a_bad_staging_table(
     assert "email" in evaluation.metadata["summary"].value
 
 
-def test_a_two_day_range_run_reads_and_writes_those_two_days_in_one_run(
+def test_a_two_month_range_run_reads_and_writes_those_months_in_one_run(
     write_raw: WriteRaw, materialize: Materialize, catalog: Catalog
 ) -> None:
     write_raw("purchases", THREE_DAYS)
     result = materialize(
         "purchases",
         tags={
-            "dagster/asset_partition_range_start": "2024-03-01",
-            "dagster/asset_partition_range_end": "2024-03-02",
+            "dagster/asset_partition_range_start": month(1),
+            "dagster/asset_partition_range_end": month(2),
         },
     )
     assert result.success and check_passed(result)
     purchases = rows(catalog, "staging.purchases", "purchase_id")
     assert sorted(purchases) == [10, 11, 12, 20, 21, 22]
-    assert {row["purchase_date"] for row in purchases.values()} == {
-        dt.date(2024, 3, 1),
-        dt.date(2024, 3, 2),
-    }
-    assert set(files_by_day(catalog)) == {dt.date(2024, 3, 1), dt.date(2024, 3, 2)}
+    assert {row["purchase_date"] for row in purchases.values()} == {DAYS[1], DAYS[2]}
+    assert set(files_by_day(catalog)) == {DAYS[1], DAYS[2]}
     table = catalog.load_table("staging.purchases")
     assert len(table.metadata.snapshots) == 1  # one run, one commit
-    assert latest_snapshot_property(table, "dagster.partition-key") == "2024-03-01...2024-03-02"
+    assert latest_snapshot_property(table, "dagster.partition-key") == f"{month(1)}...{month(2)}"
 
 
-def test_a_one_day_run_reads_and_replaces_only_that_day(
+def test_a_one_month_run_reads_and_replaces_only_that_months_days(
     write_raw: WriteRaw,
     materialize: Materialize,
     catalog: Catalog,
@@ -143,13 +149,13 @@ def test_a_one_day_run_reads_and_replaces_only_that_day(
     assert materialize(
         "purchases",
         tags={
-            "dagster/asset_partition_range_start": "2024-03-01",
-            "dagster/asset_partition_range_end": "2024-03-03",
+            "dagster/asset_partition_range_start": month(1),
+            "dagster/asset_partition_range_end": month(3),
         },
     ).success
     before = files_by_day(catalog)
 
-    # The source changes on two days; only day 2 is re-run.
+    # The source changes on two days; only day 2's month is re-run.
     changed = [
         purchase(10, at(1, 8), purchased_at=at(1, 9)),
         *[row for row in THREE_DAYS if row["id"] not in (10, 20)],
@@ -166,17 +172,17 @@ def test_a_one_day_run_reads_and_replaces_only_that_day(
         return original(data, *args, **kwargs)
 
     monkeypatch.setattr(session, "createDataFrame", spy)
-    result = materialize("purchases", partition_key="2024-03-02")
+    result = materialize("purchases", partition_key=month(2))
     assert result.success and check_passed(result)
-    assert batches == [4]  # raw rows of 2024-03-02 only
+    assert batches == [4]  # raw rows of day 2's month only
     # The contract check is partitioned like the asset: it audits the run's day, not the table.
     [evaluation] = result.get_asset_check_evaluations()
     assert evaluation.metadata["rows_checked"].value == 4
 
     after = files_by_day(catalog)
-    assert after[dt.date(2024, 3, 1)] == before[dt.date(2024, 3, 1)]
-    assert after[dt.date(2024, 3, 3)] == before[dt.date(2024, 3, 3)]
-    assert after[dt.date(2024, 3, 2)].isdisjoint(before[dt.date(2024, 3, 2)])
+    assert after[DAYS[1]] == before[DAYS[1]]
+    assert after[DAYS[3]] == before[DAYS[3]]
+    assert after[DAYS[2]].isdisjoint(before[DAYS[2]])
     purchases = rows(catalog, "staging.purchases", "purchase_id")
     assert purchases[20]["status"] == "returned"
     assert 23 in purchases
@@ -188,7 +194,7 @@ def test_the_purchases_table_is_day_partitioned_on_created_at(
     write_raw: WriteRaw, materialize: Materialize, catalog: Catalog
 ) -> None:
     write_raw("purchases", THREE_DAYS[:3])
-    assert materialize("purchases", partition_key="2024-03-01").success
+    assert materialize("purchases", partition_key=month(1)).success
     table = catalog.load_table("staging.purchases")
     [field] = table.spec().fields
     assert (str(field.transform), table.schema().find_column_name(field.source_id)) == (

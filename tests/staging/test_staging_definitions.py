@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 
 import dagster as dg
 import pytest
 
 from lakehouse.definitions import build_definitions
-from lakehouse.partitions import DAILY
+from lakehouse.partitions import MONTHLY, SINGLE_RUN
 from lakehouse.staging import (
     SPARK_RESOURCE_KEY,
     STAGING_IO_MANAGER_KEY,
@@ -55,10 +56,10 @@ def test_users_are_confidential_pii_and_their_pii_columns_are_marked() -> None:
         assert "pii" not in spec(table).tags
 
 
-def test_purchases_are_daily_partitioned_on_created_at_and_backfill_in_one_run() -> None:
+def test_purchases_are_partitioned_by_month_of_created_at_and_backfill_in_one_run() -> None:
     [purchases] = [a for a in build_staging_assets() if a.key == KEYS["purchases"]]
-    assert purchases.partitions_def is DAILY
-    assert purchases.backfill_policy == dg.BackfillPolicy.single_run()
+    assert purchases.partitions_def is MONTHLY
+    assert purchases.backfill_policy == SINGLE_RUN == dg.BackfillPolicy.single_run()
     assert spec("purchases").metadata["partition_expr"] == "created_at"
     for table in ("users", "products"):
         [asset] = [a for a in build_staging_assets() if a.key == KEYS[table]]
@@ -66,11 +67,20 @@ def test_purchases_are_daily_partitioned_on_created_at_and_backfill_in_one_run()
 
 
 @pytest.mark.clock
-def test_daily_partitions_run_from_fakers_first_day_to_today(pinned_clock: dt.datetime) -> None:
+def test_month_partitions_run_from_fakers_first_day_to_the_current_month(
+    pinned_clock: dt.datetime,
+) -> None:
     # mimesis Datetime().datetime() draws years 2000..current year.
-    assert DAILY.start == dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-    assert DAILY.end_offset == 1
-    assert DAILY.get_last_partition_key() == pinned_clock.date().isoformat()
+    assert MONTHLY.start == dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    assert MONTHLY.end_offset == 1
+    assert MONTHLY.get_last_partition_key() == pinned_clock.date().replace(day=1).isoformat()
+    assert MONTHLY.get_first_partition_key() == "2000-01-01"
+
+
+def test_building_the_partitioned_assets_prints_no_beta_warning() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        build_staging_assets()
 
 
 def test_the_location_wires_staging_without_starting_spark(

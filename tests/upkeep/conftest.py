@@ -13,8 +13,10 @@ from lakehouse.catalog import catalog_properties
 from lakehouse.settings import Settings
 from lakehouse.upkeep.storage import Storage
 
-# tests/deploy's helpers build the K8sRunLauncher Job offline; they are plain modules there.
+# tests/deploy's helpers build the K8sRunLauncher Job offline; tests/governance's validate
+# OpenLineage events against the published schema: plain modules there.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "deploy"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "governance"))
 
 
 @pytest.fixture

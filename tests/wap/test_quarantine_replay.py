@@ -1,4 +1,5 @@
-"""Quarantined rows replay after a fix: published exactly once, failing rows stay quarantined."""
+"""Quarantined rows replay after a fix: published exactly once, failing rows stay quarantined,
+and a replay that fixes nothing changes nothing."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 
 from lakehouse.quality import validate_rows
 from lakehouse.raw.schemas import SCHEMAS
-from lakehouse.wap.quarantine import BATCH, read_quarantine
+from lakehouse.wap.quarantine import BATCH, FINGERPRINT, read_quarantine
 from lakehouse.wap.replay import REPLAY_PROPERTY, replay
 from tests.raw.raw_batches import products
 from tests.wap.conftest import main_ids_by_duckdb
@@ -43,7 +44,7 @@ def rejected(run_products, catalog) -> pa.Table:
 def test_a_replay_after_a_fix_publishes_the_rows_once(catalog, rejected):
     result = replay(catalog, IDENTIFIER, _contract, fix=_fix_prices)
 
-    assert (result.batches, result.published_rows, result.requarantined_rows) == (1, 3, 0)
+    assert (result.batches, result.published_rows, result.still_failing_rows) == (1, 3, 0)
     assert main_ids_by_duckdb(catalog) == [1, 2, 3, 4, 5]
     assert read_quarantine(catalog, IDENTIFIER).num_rows == 0
     assert list(catalog.load_table("raw.faker_products").refs()) == ["main"]
@@ -62,11 +63,61 @@ def test_a_replay_after_a_fix_publishes_the_rows_once(catalog, rejected):
 def test_a_replay_without_a_fix_publishes_the_good_rows_and_keeps_the_bad(catalog, rejected):
     result = replay(catalog, IDENTIFIER, _contract)
 
-    assert (result.published_rows, result.requarantined_rows) == (1, 2)
+    assert (result.published_rows, result.still_failing_rows) == (1, 2)
     assert main_ids_by_duckdb(catalog) == [1, 2, 5]
     left = read_quarantine(catalog, IDENTIFIER)
     assert sorted(left["id"].to_pylist()) == [3, 4]
+    before = rejected.filter(pc.is_in(rejected["id"], pa.array([3, 4])))
+    # The failing rows are kept as they were (content, reasons), in a batch of their own.
+    keep = ["id", "price", "_quarantine_rule", "_quarantine_reasons", FINGERPRINT]
+    assert left.select(keep).sort_by("id").equals(before.select(keep).sort_by("id"))
     assert left[BATCH][0].as_py() != rejected[BATCH][0].as_py()
+    assert list(catalog.load_table("raw.faker_products").refs()) == ["main"]
+
+
+def _quarantine_snapshot(catalog) -> pa.Table:
+    rows = read_quarantine(catalog, IDENTIFIER)
+    return rows.drop_columns(["_quarantine_at"]).sort_by([(FINGERPRINT, "ascending")])
+
+
+def test_a_replay_that_fixes_nothing_changes_nothing(run_products, catalog):
+    """Every row still fails: `0 published, N still failing`, no crash (`take([])` on an empty
+    selection), the quarantine exactly as it was (not doubled) and no replay branch left."""
+    assert run_products(products([1], [1.0]))[0].success
+    assert not run_products(products([3, 4], [-3.0, None]))[0].success
+    before = _quarantine_snapshot(catalog)
+    assert before.num_rows == 2
+
+    for _ in range(2):
+        result = replay(catalog, IDENTIFIER, _contract)
+        assert (result.published_rows, result.still_failing_rows) == (0, 2)
+        assert "0 published, 2 still failing" in result.summary()
+        assert _quarantine_snapshot(catalog).equals(before)
+        assert not any(
+            ref.startswith("audit/replay-")
+            for ref in catalog.load_table("raw.faker_products").refs()
+        )
+    assert main_ids_by_duckdb(catalog) == [1]
+
+
+def test_a_batch_refused_again_is_not_quarantined_twice(run_products, catalog):
+    """The same records re-read and refused on every run (products are re-read by each sync)
+    stay in quarantine once: key and content decide, not the run or the extraction id."""
+    assert run_products(products([1], [1.0]))[0].success
+    for attempt in range(3):
+        batch = products([3, 4], [-3.0, 4.0])
+        raw_ids = pa.array([f"attempt-{attempt}-{i}" for i in (3, 4)])
+        batch = batch.set_column(
+            batch.schema.get_field_index("_airbyte_raw_id"), "_airbyte_raw_id", raw_ids
+        )
+        result, _ = run_products(
+            batch, metadata={"wap/volatile_columns": ["_airbyte_raw_id", "_airbyte_extracted_at"]}
+        )
+        assert not result.success
+        (check,) = result.get_asset_check_evaluations()
+        assert check.metadata["rows_quarantined"].value == 2
+        assert check.metadata["rows_published"].value == 0
+    assert sorted(read_quarantine(catalog, IDENTIFIER)["id"].to_pylist()) == [3, 4]
 
 
 def test_the_cli_lists_and_replays_the_quarantine(tmp_path, rejected):
@@ -89,4 +140,4 @@ def test_the_cli_lists_and_replays_the_quarantine(tmp_path, rejected):
     }
     replayed = cli("replay", "raw.faker_products")
     assert replayed.returncode == 0, replayed.stderr
-    assert "1 row(s) published, 2 still failing" in replayed.stdout
+    assert "1 published, 2 still failing" in replayed.stdout

@@ -1,4 +1,5 @@
-{#- Daily-partitioned on created_at: one run rebuilds the run's window (macros/partition_window.sql).
+{#- Partitioned by month of created_at (lakehouse/partitions.py), laid out by day: one run rebuilds
+    the run's window, a month or a backfill's range (macros/partition_window.sql).
     Trino: an incremental `merge` on purchase_id into a day(created_at)-partitioned Iceberg table.
     DuckDB: the lakehouse plugin replaces the window's rows in the Iceberg table in one commit
     (partition_column + partition_window below). -#}
@@ -10,7 +11,7 @@
     properties={'partitioning': "ARRAY['day(created_at)']"},
     partition_column='created_at',
     partition_window=true,
-    tags=['fact', 'daily'],
+    tags=['fact', 'partitioned'],
 ) }}
 
 with purchases as (

@@ -1,6 +1,6 @@
-{#- Daily-partitioned on revenue_date, the purchase's UTC day (fct_purchases.purchase_date, the
-    day of created_at that partitions the fact): a run aggregates only the window's fact rows and
-    replaces only the window's days. Grouping by the day of payment instead would need the
+{#- One row per revenue_date, the purchase's UTC day (fct_purchases.purchase_date, the day of
+    created_at that lays out the fact), laid out by day and partitioned by month like the fact:
+    a run aggregates only the window's fact rows and replaces only the window's days. Grouping by the day of payment instead would need the
     facts of every earlier day (a purchase is paid days after it is created), so each run
     would read more of the history. Trino: an incremental `merge` on revenue_date. -#}
 {{ config(
@@ -11,7 +11,7 @@
     properties={'partitioning': "ARRAY['day(revenue_date)']"},
     partition_column='revenue_date',
     partition_window=true,
-    tags=['metric', 'finance', 'daily'],
+    tags=['metric', 'finance', 'partitioned'],
 ) }}
 
 with purchases as (

@@ -214,7 +214,7 @@ def replay_record(
     table: str,
     batches: int,
     published_rows: int,
-    requarantined_rows: int,
+    still_failing_rows: int,
     *,
     actor: str,
     run_id: str | None = None,
@@ -229,7 +229,7 @@ def replay_record(
         details={
             "batches": batches,
             "published_rows": published_rows,
-            "requarantined_rows": requarantined_rows,
+            "still_failing_rows": still_failing_rows,
         },
     )
 

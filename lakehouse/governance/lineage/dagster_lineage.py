@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import attr
 import dagster as dg
 from openlineage.client.event_v2 import RunEvent as LineageEvent
 from openlineage.client.event_v2 import RunState
@@ -64,8 +65,10 @@ def asset_facts_from(repository: dg.RepositoryDefinition, upkeep_groups=("upkeep
         node = graph.get(asset_key)
         metadata = node.metadata or {}
         table = metadata.get("dagster/table_name")
+        # <catalog>.<namespace>.<table> in the UI; the events name namespace.table.
+        name = str(getattr(table, "value", table) or "") or ".".join(asset_key.path)
         return AssetFacts(
-            table=str(getattr(table, "value", table) or ".".join(asset_key.path[-2:])),
+            table=".".join(name.split(".")[-2:]),
             description=node.description,
             owners=tuple(node.owners),
             tags={k: v for k, v in node.tags.items() if not k.startswith("dagster/")},
@@ -88,6 +91,16 @@ def catalog_locator(catalog: Catalog, fallback_root: str) -> Locate:
             return f"{fallback_root.rstrip('/')}/{table.replace('.', '/')}"
 
     return locate
+
+
+def assertions_metadata(assertions: Sequence[Assertion]) -> dict[str, dg.MetadataValue]:
+    """A check's assertions as its metadata, which the run sensor turns into the OpenLineage
+    ``dataQualityAssertions`` facet."""
+    items = [
+        {k: v for k, v in attr.asdict(a, recurse=True).items() if v is not None and v != {}}
+        for a in assertions
+    ]
+    return {ASSERTIONS_METADATA: dg.MetadataValue.json(items)}
 
 
 def _assertions(event: RunEvent) -> list[Assertion]:

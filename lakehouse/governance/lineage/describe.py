@@ -8,6 +8,7 @@ from typing import Any
 
 from pyiceberg.table import Table
 
+from lakehouse.governance.archive import ArchiveManifest, ArchiveRange
 from lakehouse.governance.lineage.facets import Column, TableDescription
 
 
@@ -79,4 +80,21 @@ def describe_materialization(
         row_count=_int(metadata.get("dagster/row_count")),
         bytes=_int(metadata.get("table_bytes")),
         file_count=_int(metadata.get("data_files")),
+    )
+
+
+def describe_archive(manifest: ArchiveManifest, manifest_uri: str) -> TableDescription:
+    """An archive as a dataset of its own (``archive.<namespace>.<table>``) at its directory."""
+    return TableDescription(
+        table=f"archive.{manifest.table}",
+        location=manifest_uri.rsplit("/", 1)[0],
+        columns=[
+            Column(f.name, str(f.field_type), f.doc) for f in manifest.iceberg_schema().fields
+        ],
+        description=f"Rows of {manifest.table} archived before retention deleted them: "
+        f"{ArchiveRange.from_dict(manifest.range).label()}",
+        row_count=manifest.rows,
+        bytes=manifest.bytes,
+        file_count=1,
+        storage_layer="parquet",
     )

@@ -81,6 +81,7 @@ class TableDescription:
     row_count: int | None = None
     bytes: int | None = None
     file_count: int | None = None
+    storage_layer: str = "iceberg"  # "parquet": a plain file (an archive), no Iceberg facet
 
 
 def dataset_name(location: str) -> tuple[str, str]:
@@ -105,17 +106,18 @@ def dataset_facets(table: TableDescription) -> dict[str, DatasetFacet]:
             ]
         ),
         "storage": storage_dataset.StorageDatasetFacet(
-            storageLayer="iceberg", fileFormat="parquet"
+            storageLayer=table.storage_layer, fileFormat="parquet"
         ),
-        ICEBERG_FACET: LakehouseIcebergDatasetFacet(
+    }
+    if table.storage_layer == "iceberg":
+        facets[ICEBERG_FACET] = LakehouseIcebergDatasetFacet(
             table=table.table,
             tableLocation=table.location,
             catalog=table.catalog,
             snapshotId=table.snapshot_id,
             formatVersion=table.format_version,
             branch="main" if table.snapshot_id is not None else None,
-        ),
-    }
+        )
     if table.columns:
         facets["schema"] = schema_dataset.SchemaDatasetFacet(
             fields=[

@@ -8,6 +8,7 @@ from pydantic import Field
 from lakehouse.upkeep.asset import upkeep_asset
 from lakehouse.upkeep.erasure import requests as erasure_requests
 from lakehouse.upkeep.erasure.erase import erase_subject
+from lakehouse.upkeep.erasure.versions import record_versions_gone, s3_version_counter
 from lakehouse.upkeep.resource import UpkeepResource
 
 
@@ -29,13 +30,32 @@ def gdpr_erasure(
         (None, s, config.requested_by) for s in config.subject_ids
     ]
     work += [(uri, r.subject_id, r.requested_by) for uri, r in queued]
-    rows = 0
-    for uri, subject, requested_by in work:
-        report = erase_subject(
-            catalog, subject, requested_by, timeout_seconds=settings.commit_timeout_seconds
-        )
-        rows += report.rows_deleted
-        context.log.info("erasure %s: %d rows", report.request_id, report.rows_deleted)
-        if uri is not None:
-            storage.delete(uri)
-    return dg.MaterializeResult(metadata={"requests": len(work), "rows_deleted": rows})
+    rows, audit = 0, upkeep.audit_store()
+    try:
+        for uri, subject, requested_by in work:
+            report = erase_subject(
+                catalog,
+                subject,
+                requested_by,
+                timeout_seconds=settings.commit_timeout_seconds,
+                audit=audit,
+                run_id=context.run_id,
+            )
+            rows += report.rows_deleted
+            context.log.info("erasure %s: %d rows", report.request_id, report.rows_deleted)
+            if uri is not None:
+                storage.delete(uri)
+        # Earlier erasures whose files' last versions have now expired get their closing row.
+        versions = s3_version_counter(catalog.properties)
+        waiting = record_versions_gone(audit, versions, run_id=context.run_id)
+    finally:
+        audit.close()
+    for request_id, left in sorted(waiting.items()):
+        context.log.info("erasure %s: %d object version(s) still stored", request_id, left)
+    return dg.MaterializeResult(
+        metadata={
+            "requests": len(work),
+            "rows_deleted": rows,
+            "erasures_awaiting_version_expiry": len(waiting),
+        }
+    )

@@ -7,13 +7,14 @@ snapshot to each branch deleted from (its manifests no longer carry the deleted 
 their column bounds), untag
 and expire every snapshot that still reaches a file holding the subject and the delete's own
 snapshots, and delete the files they alone reached. An audit row (subject as a sha256, never
-in clear) goes to ``governance.erasure_audit``.
+in clear) goes to ``governance.erasure_audit`` (which restores replay erasures from) and to the
+audit trail (``lakehouse.governance.audit``). Which tables are PII, and how a subject is named
+and matched, is ``lakehouse.governance.pii``'s, shared with the GDPR export.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import uuid
 import warnings
@@ -27,17 +28,21 @@ from pyiceberg.io.pyarrow import ArrowScan
 from pyiceberg.manifest import DataFile
 from pyiceberg.table import FileScanTask, Table
 from pyiceberg.table.refs import MAIN_BRANCH
-from pyiceberg.types import IntegerType, LongType
 
+from lakehouse.governance.audit.recorders import erasure_record
+from lakehouse.governance.audit.store import AuditStore
+from lakehouse.governance.pii import (
+    PII_PROPERTY,
+    SUBJECT_COLUMN_PROPERTY,
+    PiiTagError,
+    find_pii_tables,
+    subject_filter,
+    subject_hash,
+)
 from lakehouse.iceberg.commits import CommitPlan, commit, retry_on_conflict, summary_properties
 from lakehouse.iceberg.writes import WriteRequest, write
 from lakehouse.upkeep.compaction.bin_packing import UPKEEP_PROPERTY
-from lakehouse.upkeep.rules import (
-    GOVERNANCE_NAMESPACE,
-    PII_PROPERTY,
-    SUBJECT_COLUMN_PROPERTY,
-    pii_tables,
-)
+from lakehouse.upkeep.rules import GOVERNANCE_NAMESPACE, pii_tables
 from lakehouse.upkeep.snapshots.expiry import expire_snapshots
 from lakehouse.upkeep.snapshots.reachability import History, load_history, reachable_files
 
@@ -52,6 +57,8 @@ class TableErasure:
     files_deleted: int = 0
     tags_removed: list[str] = field(default_factory=list)
     remaining_holders: int = 0  # files still reachable holding the subject: must be 0
+    # What expiry deleted: versioned buckets keep them until their lifecycle rule (versions.py)
+    deleted_files: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -65,10 +72,6 @@ class ErasureReport:
     @property
     def rows_deleted(self) -> int:
         return sum(t.rows_deleted for t in self.tables.values())
-
-
-def subject_hash(subject_id: str) -> str:
-    return hashlib.sha256(subject_id.encode()).hexdigest()
 
 
 def tag_declared_pii(catalog: Catalog) -> list[str]:
@@ -87,17 +90,6 @@ def tag_declared_pii(catalog: Catalog) -> list[str]:
                 txn.set_properties(wanted)
             tagged.append(name)
     return tagged
-
-
-def find_pii_tables(catalog: Catalog) -> dict[tuple[str, ...], str]:
-    """Tables whose properties mark them PII, with their subject column."""
-    found = {}
-    for namespace in catalog.list_namespaces():
-        for identifier in catalog.list_tables(namespace):
-            properties = catalog.load_table(identifier).properties
-            if properties.get(PII_PROPERTY, "").lower() == "true":
-                found[tuple(identifier)] = properties.get(SUBJECT_COLUMN_PROPERTY, "")
-    return found
 
 
 def _holds(table: Table, data_file: DataFile, predicate: EqualTo) -> bool:
@@ -124,9 +116,7 @@ def erase_from_table(
     timeout_seconds: float = 120.0,
 ) -> TableErasure:
     table = catalog.load_table(identifier)
-    field_type = table.schema().find_field(column).field_type
-    value = int(subject_id) if isinstance(field_type, IntegerType | LongType) else subject_id
-    predicate = EqualTo(column, value)
+    predicate = subject_filter(table, column, subject_id)
     properties = {UPKEEP_PROPERTY: "erasure", REQUEST_PROPERTY: request_id}
     result = TableErasure()
     history, holders = _holders(table, predicate)
@@ -178,6 +168,7 @@ def erase_from_table(
     )
     result.snapshots_expired = len(expired.expired)
     result.files_deleted = len(expired.deleted_files)
+    result.deleted_files = sorted(expired.deleted_files)
     after = load_history(catalog.load_table(identifier))
     result.remaining_holders = len(reachable_files(after) & holders)
     return result
@@ -218,9 +209,16 @@ class ErasureIncomplete(RuntimeError):
 
 
 def erase_subject(
-    catalog: Catalog, subject_id: str, requested_by: str, *, timeout_seconds: float = 120.0
+    catalog: Catalog,
+    subject_id: str,
+    requested_by: str,
+    *,
+    timeout_seconds: float = 120.0,
+    audit: AuditStore | None = None,
+    run_id: str | None = None,
 ) -> ErasureReport:
-    """Erase ``subject_id`` from every PII table and record the audit row."""
+    """Erase ``subject_id`` from every PII table and record it: the erasure audit table, then
+    the audit trail (``audit``, when given)."""
     report = ErasureReport(
         request_id=uuid.uuid4().hex,
         subject_sha256=subject_hash(subject_id),
@@ -228,9 +226,10 @@ def erase_subject(
         requested_at=dt.datetime.now(dt.UTC),
     )
     tag_declared_pii(catalog)
-    tables = find_pii_tables(catalog)
-    if missing := sorted(".".join(i) for i, column in tables.items() if not column):
-        raise ErasureIncomplete(f"PII tables without {SUBJECT_COLUMN_PROPERTY}: {missing}")
+    try:
+        tables = find_pii_tables(catalog)
+    except PiiTagError as error:
+        raise ErasureIncomplete(str(error)) from None
     for identifier, column in sorted(tables.items()):
         report.tables[".".join(identifier)] = erase_from_table(
             catalog,
@@ -241,6 +240,15 @@ def erase_subject(
             timeout_seconds=timeout_seconds,
         )
     write_audit(catalog, report, timeout_seconds=timeout_seconds)
+    if audit is not None:
+        done = {name: vars(t) for name, t in report.tables.items()}
+        audit.append(
+            [
+                erasure_record(
+                    report.request_id, report.subject_sha256, requested_by, done, run_id=run_id
+                )
+            ]
+        )
     left = {name: t.remaining_holders for name, t in report.tables.items() if t.remaining_holders}
     if left:
         raise ErasureIncomplete(

@@ -15,8 +15,9 @@ from pyiceberg.catalog import Catalog
 from pyiceberg.expressions import GreaterThanOrEqual, In
 from pyiceberg.table import Table
 
-from lakehouse.upkeep.erasure.erase import AUDIT_TABLE, subject_hash
-from lakehouse.upkeep.rules import PII_PROPERTY, SUBJECT_COLUMN_PROPERTY, pii_tables
+from lakehouse.governance.pii import PII_PROPERTY, SUBJECT_COLUMN_PROPERTY, subject_hash
+from lakehouse.upkeep.erasure.erase import AUDIT_TABLE
+from lakehouse.upkeep.rules import pii_tables
 from lakehouse.upkeep.snapshots.expiry import expire_snapshots
 
 

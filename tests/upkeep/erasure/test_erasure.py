@@ -11,10 +11,10 @@ import pytest
 from upkeep_tables import appender, events
 
 from lakehouse.catalog import build_catalog, catalog_properties
+from lakehouse.governance.pii import PII_PROPERTY, SUBJECT_COLUMN_PROPERTY, subject_hash
 from lakehouse.settings import load_settings
 from lakehouse.upkeep.backup.table_backup import run_backup
-from lakehouse.upkeep.erasure.erase import AUDIT_TABLE, erase_subject, subject_hash
-from lakehouse.upkeep.rules import PII_PROPERTY, SUBJECT_COLUMN_PROPERTY
+from lakehouse.upkeep.erasure.erase import AUDIT_TABLE, erase_subject
 from lakehouse.upkeep.storage import Storage
 
 SUBJECT = 3  # user_id % 7 == 3 in raw.events; id == 3 in raw.faker_users
@@ -154,3 +154,38 @@ def test_a_subject_on_another_branch_leaves_no_trace_in_its_manifests(catalog, a
         rows = table.scan(snapshot_id=table.snapshot_by_name(ref).snapshot_id).to_arrow()
         assert not pc.any(pc.equal(rows["id"], SUBJECT)).as_py(), ref
     assert _bounds_naming(table, "id", SUBJECT) == []
+
+
+def test_the_erasure_job_records_each_erasure_in_the_audit_trail(catalog, settings, append):
+    import dagster as dg
+
+    from lakehouse.governance.audit import audit_store
+    from lakehouse.upkeep.erasure.assets import gdpr_erasure
+    from lakehouse.upkeep.resource import UpkeepResource
+
+    append(events(0, 10), ("raw", "faker_users"))
+    result = dg.materialize(
+        [gdpr_erasure],
+        resources={"upkeep": UpkeepResource(settings=settings)},
+        run_config={
+            "ops": {
+                "upkeep__gdpr_erasure": {
+                    "config": {"subject_ids": [str(SUBJECT)], "requested_by": "dpo@example.org"}
+                }
+            }
+        },
+    )
+
+    # Embedded files keep no versions: the same run closes the erasure (versions.py).
+    row, gone = audit_store(settings).list()
+    assert (gone.record.action, gone.record.run_id) == ("gdpr.erasure.versions_gone", result.run_id)
+    assert gone.record.details["request_id"] == row.record.details["request_id"]
+    assert (row.record.action, row.record.actor, row.record.run_id) == (
+        "gdpr.erasure",
+        "user:dpo@example.org",
+        result.run_id,
+    )
+    assert row.record.details["subject_sha256"] == subject_hash(str(SUBJECT))
+    assert row.record.details["rows_deleted"] == 1
+    assert row.record.details["tables"]["raw.faker_users"]["rows_deleted"] == 1
+    assert set(row.record.details) == {"request_id", "subject_sha256", "tables", "rows_deleted"}
