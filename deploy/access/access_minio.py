@@ -82,6 +82,8 @@ def service_policy(table: AccessTable, personal: PersonalData) -> dict[str, Any]
             union[ns] = "write" if "write" in (level, union.get(ns)) else "read"
     merged = Principal("lakehouse-service", "service", True, union)
     statements = _namespace_statements(table, merged, personal)
+    # GDPR erasure checks that no old version of an erased file survives (ListObjectVersions).
+    statements[0]["Action"].append("s3:ListBucketVersions")
     for bucket, prefixes in SERVICE_EXTRA_PREFIXES.items():
         statements.append(_listing(bucket, prefixes))
         statements.append(
