@@ -23,6 +23,7 @@ def test_branches_are_listed_and_old_audit_branches_flagged(catalog):
         refs.create_branch(head, kept)
     (fresh,) = list_tables(catalog, ["raw"], branch_retention=DAY)
     assert fresh["branches"] == sorted([stale, kept]) and fresh["stale_branches"] == []
-    later = dt.datetime.now(dt.UTC) + 2 * DAY
+    made = dt.datetime.fromtimestamp(table.current_snapshot().timestamp_ms / 1000, dt.UTC)
+    later = made + 2 * DAY  # the branches' age counts from their snapshot, not the calendar
     (row,) = list_tables(catalog, ["raw"], branch_retention=DAY, now=later)
     assert row["stale_branches"] == [stale]  # a branch of another name is no audit's

@@ -138,7 +138,7 @@ def test_a_subject_who_withdrew_consent_leaves_the_features_on_the_next_run(
     features = catalog.load_table(("ml", "customer_features")).scan().to_pandas()
     assert list(features["user_id"]) == [1, 2, 3]
 
-    withdrawn = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    withdrawn = granted + dt.timedelta(days=1)  # after the grant, before any run's instant
     record_consents(
         catalog,
         [
