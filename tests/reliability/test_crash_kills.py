@@ -259,7 +259,10 @@ def _check_orphans(home: str, kind: Kind, leftovers: set[str]) -> None:
     catalog = build_catalog(settings)
     rules = rules_for(settings, kind.identifier)
     storage = Storage(catalog_properties(settings))
-    now = dt.datetime.now(dt.UTC)
+    # The ages count from the table's own newest file, not the calendar.
+    now = max(
+        entry.modified for entry in storage.list(catalog.load_table(kind.identifier).location())
+    )
     kept = remove_orphans(catalog, kind.identifier, rules, storage, now=now, dry_run=True)
     assert kept.orphans == [], "orphan removal would delete files inside its safety window"
     assert kept.young_unreferenced == len(leftovers)
