@@ -77,6 +77,8 @@ def _print_alone_when_uncaught() -> None:
     cause at the end; print only the line instead (Dagster's own loaders catch the error and
     never reach this hook)."""
     previous = sys.excepthook
+    if getattr(previous, "lakehouse_settings_line", False):
+        return
 
     def hook(kind: type[BaseException], error: BaseException, tb: TracebackType | None) -> None:
         if issubclass(kind, LocationSettingsError):
@@ -84,6 +86,7 @@ def _print_alone_when_uncaught() -> None:
         else:
             previous(kind, error, tb)
 
+    hook.lakehouse_settings_line = True  # type: ignore[attr-defined]
     sys.excepthook = hook
 
 
