@@ -62,8 +62,15 @@ def _read_only(warehouse: Path) -> tuple[list[str], bool]:
     if os.geteuid() != 0:
         return [], True
     unshare = shutil.which("unshare")
-    if unshare is None:
-        reason = "running as root without unshare(1): no way to make a directory read-only"
+    allowed = (
+        unshare is not None
+        and subprocess.run([unshare, "-m", "true"], stderr=subprocess.DEVNULL).returncode == 0
+    )
+    if unshare is None or not allowed:
+        reason = (
+            "running as root without unshare(1) or the right to make a mount namespace "
+            "(CAP_SYS_ADMIN): no way to make a directory read-only"
+        )
         if os.environ.get("CI") == "true":
             pytest.fail(reason)
         pytest.skip(reason)
