@@ -3,8 +3,9 @@
 The connector runs as ``<connector> read --config --catalog [--state]`` in its own venv
 (``scripts/bootstrap-connectors.sh``); the code location never imports it. Its stdout goes line
 by line through ``protocol.SyncReader``: no line that looks like a record can be taken for a log
-line, which is how PyAirbyte lost records it could not parse. Its log (stderr and LOG
-messages) is kept under ``<home>/logs/`` and named in every failure, its own error first.
+line, which is how PyAirbyte lost records it could not parse; ``sync.assemble_sync`` then
+turns what was read into batches and proves every record emitted is in one. Its log (stderr and
+LOG messages) is kept under ``<home>/logs/`` and named in every failure, its own error first.
 
 The connector lives in the caller's process group and dies with it (a parent-death signal), and
 a temporary directory left by a killed run is removed at the next start.
