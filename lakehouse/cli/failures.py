@@ -39,7 +39,7 @@ def known_line(error: BaseException) -> str | None:
 
 
 def _known(error: BaseException) -> str | None:
-    from lakehouse.raw.extraction import ExtractionError
+    from lakehouse.raw.sync import ExtractionError
 
     if isinstance(error, SettingsError):  # one problem a line after a heading: one line
         head, *problems = [line.strip(" -") for line in str(error).strip().splitlines()]
