@@ -5,7 +5,9 @@ Loading it must stay cheap: no Spark session, no dbt parse, no Airbyte import (b
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
+from types import TracebackType
 
 import dagster as dg
 
@@ -18,14 +20,14 @@ from lakehouse.raw.assets import build_raw_assets
 from lakehouse.raw.checks import build_raw_checks
 from lakehouse.raw.streams import ASSET_KEYS
 from lakehouse.resources import build_executor, build_resources
-from lakehouse.settings import get_settings, load_settings
+from lakehouse.settings import Settings, SettingsError, get_settings, load_settings
 from lakehouse.staging import build_staging_assets, build_staging_checks
 from lakehouse.upkeep.jobs import build_upkeep
 
 
 def build_definitions(environ: Mapping[str, str] | None = None) -> dg.Definitions:
     """The whole location for the process settings, or for ``environ`` (tests, scripts)."""
-    settings = get_settings() if environ is None else load_settings(dict(environ))
+    settings = _settings(environ)
     upkeep = build_upkeep(settings)
     automation = build_automation(settings)
     return dg.Definitions(
@@ -49,6 +51,43 @@ def build_definitions(environ: Mapping[str, str] | None = None) -> dg.Definition
         resources=build_resources(settings),
         executor=build_executor(settings),
     )
+
+
+class LocationSettingsError(SettingsError):
+    """A bad setting, as the one line ``lakehouse`` prints for it: the location fails to load
+    with it (Dagster's UI and ``dagster definitions validate`` show it first)."""
+
+
+def settings_line(error: SettingsError) -> str:
+    """A settings error's heading and problems on one line (it lists one problem a line)."""
+    head, *problems = [line.strip(" -") for line in str(error).strip().splitlines()]
+    return f"{head} {'; '.join(problems)}" if problems else head
+
+
+def _settings(environ: Mapping[str, str] | None) -> Settings:
+    try:
+        return get_settings() if environ is None else load_settings(dict(environ))
+    except SettingsError as error:
+        _print_alone_when_uncaught()
+        raise LocationSettingsError(settings_line(error)) from None
+
+
+def _print_alone_when_uncaught() -> None:
+    """``dagster job execute`` lets a load error escape as a bare traceback of 80 lines with the
+    cause at the end; print only the line instead (Dagster's own loaders catch the error and
+    never reach this hook)."""
+    previous = sys.excepthook
+    if getattr(previous, "lakehouse_settings_line", False):
+        return
+
+    def hook(kind: type[BaseException], error: BaseException, tb: TracebackType | None) -> None:
+        if issubclass(kind, LocationSettingsError):
+            print(f"error: {error}", file=sys.stderr)
+        else:
+            previous(kind, error, tb)
+
+    hook.lakehouse_settings_line = True  # type: ignore[attr-defined]
+    sys.excepthook = hook
 
 
 defs = build_definitions()

@@ -31,6 +31,7 @@ from lakehouse.catalog import build_catalog
 from lakehouse.cli.abandoned_runs import fail_abandoned_runs
 from lakehouse.cli.console import DemoConsole, Stage, engine_output_to
 from lakehouse.cli.demo_report import failure_lines, print_report
+from lakehouse.cli.doctor import writable_local_warehouse
 from lakehouse.partitions import month_of
 from lakehouse.settings import Settings, get_settings, load_settings
 
@@ -213,6 +214,8 @@ def run_demo(
 
     console = console or DemoConsole()
     settings = get_settings() if environ is None else load_settings(dict(environ))
+    # A warehouse it cannot write fails here in one line, not in every step's traceback.
+    writable_local_warehouse(settings)
     defs = build_definitions(environ)
     instance = instance or demo_instance(settings)
     for run_id in fail_abandoned_runs(instance):

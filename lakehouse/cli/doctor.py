@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from lakehouse.cli.failures import known_line
 from lakehouse.settings import Settings, SettingsError, load_settings
 
 Check = tuple[str, Callable[[Settings], str]]
@@ -25,14 +26,27 @@ def _catalog(settings: Settings) -> str:
     return f"{describe_catalog(settings)}: namespaces {', '.join(namespaces)}"
 
 
-def _warehouse(settings: Settings) -> str:
+def writable_local_warehouse(settings: Settings) -> Path | None:
+    """The local warehouse directory, created and written to once (an ``OSError`` naming the
+    path otherwise); None for a warehouse in object storage or behind a REST catalog."""
     location = settings.warehouse_location
-    if location.startswith("file://"):
-        path = Path(location.removeprefix("file://"))
-        path.mkdir(parents=True, exist_ok=True)
+    if not location.startswith("file://"):
+        return None
+    path = Path(location.removeprefix("file://"))
+    path.mkdir(parents=True, exist_ok=True)
+    try:
         with tempfile.NamedTemporaryFile(dir=path, prefix=".doctor-"):
             pass
+    except OSError as error:  # name the warehouse, not the probe file
+        raise OSError(error.errno, error.strerror, str(path)) from error
+    return path
+
+
+def _warehouse(settings: Settings) -> str:
+    path = writable_local_warehouse(settings)
+    if path is not None:
         return f"{path} is writable"
+    location = settings.warehouse_location
     if location.startswith("s3"):
         from pyarrow import fs
 
@@ -92,5 +106,6 @@ def run_doctor(environ: dict[str, str] | None = None) -> int:
             print(f"OK   {name}: {check(settings)}")
         except Exception as error:  # report every failing check, not just the first
             failed += 1
-            print(f"FAIL {name}: {type(error).__name__}: {error}")
+            known = known_line(error)  # the setting to fix, when the failure is a known one
+            print(f"FAIL {name}: {known or f'{type(error).__name__}: {error}'}")
     return 1 if failed else 0

@@ -7,11 +7,14 @@ so ``lakehouse demo`` says the same line as the command that failed directly.
 from __future__ import annotations
 
 import errno
+from pathlib import Path
+from typing import TypeGuard
 
 from lakehouse.iceberg.unreachable import CatalogUnavailableError
 from lakehouse.settings import PREFIX, SettingsError
 
 UNWRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS}
+NOT_A_DIRECTORY = {errno.ENOTDIR, errno.EEXIST}
 CATALOG_HINT = (
     f"; check {PREFIX}CATALOG_URI (and that the catalog's server is up), or run `lakehouse doctor`"
 )
@@ -26,8 +29,17 @@ def _chain(error: BaseException) -> list[BaseException]:
     return seen
 
 
+def known_line(error: BaseException) -> str | None:
+    """The line naming what to fix, when ``error`` (or an error it wraps) is a known failure."""
+    for link in _chain(error):
+        known = _known(link)
+        if known is not None:
+            return known
+    return None
+
+
 def _known(error: BaseException) -> str | None:
-    from lakehouse.raw.extraction import ExtractionError
+    from lakehouse.raw.sync import ExtractionError
 
     if isinstance(error, SettingsError):  # one problem a line after a heading: one line
         head, *problems = [line.strip(" -") for line in str(error).strip().splitlines()]
@@ -42,16 +54,30 @@ def _known(error: BaseException) -> str | None:
             f"cannot write {error.filename}: {error.strerror}; {PREFIX}HOME and "
             f"{PREFIX}WAREHOUSE must name directories this user can write"
         )
+    if _file_in_the_way(error):
+        return (
+            f"cannot create the directory {error.filename}: a file is in the way; "
+            f"{PREFIX}HOME and {PREFIX}WAREHOUSE must name directories this user can write"
+        )
     if isinstance(error, OSError) and error.errno == errno.ENOSPC:
         return f"no space left on the device of {error.filename or 'the warehouse'}"
     return None
 
 
+def _file_in_the_way(error: BaseException) -> TypeGuard[OSError]:
+    """mkdir on a file, or on a path through one."""
+    return (
+        isinstance(error, OSError)
+        and error.errno in NOT_A_DIRECTORY
+        and bool(error.filename)
+        and not Path(error.filename).is_dir()
+    )
+
+
 def one_line(error: BaseException) -> tuple[str, int]:
     """The line to print and the exit code: 2 for a known failure, 1 for anything else."""
-    for link in _chain(error):
-        known = _known(link)
-        if known is not None:
-            return known, 2
+    known = known_line(error)
+    if known is not None:
+        return known, 2
     first = (str(error).strip().splitlines() or [""])[0]
     return f"{type(error).__name__}: {first} (rerun with --debug for the traceback)", 1

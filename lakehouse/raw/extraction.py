@@ -3,8 +3,9 @@
 The connector runs as ``<connector> read --config --catalog [--state]`` in its own venv
 (``scripts/bootstrap-connectors.sh``); the code location never imports it. Its stdout goes line
 by line through ``protocol.SyncReader``: no line that looks like a record can be taken for a log
-line, which is how PyAirbyte lost records it could not parse. Its log (stderr and LOG
-messages) is kept under ``<home>/logs/`` and named in every failure, its own error first.
+line, which is how PyAirbyte lost records it could not parse; ``sync.assemble_sync`` then
+turns what was read into batches and proves every record emitted is in one. Its log (stderr and
+LOG messages) is kept under ``<home>/logs/`` and named in every failure, its own error first.
 
 The connector lives in the caller's process group and dies with it (a parent-death signal), and
 a temporary directory left by a killed run is removed at the next start.
@@ -24,13 +25,14 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lakehouse.raw.batches import StreamBatch, refused_rows, stream_batch
-from lakehouse.raw.protocol import EPOCH, RefusedRecord, SyncReader
+from lakehouse.raw.batches import StreamBatch
+from lakehouse.raw.protocol import SyncReader
 from lakehouse.raw.streams import CONNECTOR, RawStream
+from lakehouse.raw.sync import ExtractionError, Sync, assemble_sync
 from lakehouse.settings import PREFIX, Settings
 
 BOOTSTRAP = "scripts/bootstrap-connectors.sh"
@@ -49,10 +51,6 @@ __all__ = [
 ]
 
 
-class ExtractionError(RuntimeError):
-    """The sync failed; the message names the streams, the connector, the cause and the log."""
-
-
 @dataclass(frozen=True)
 class Connector:
     """Where the connector is, how it is configured, and where its logs go."""
@@ -62,25 +60,6 @@ class Connector:
     name: str = CONNECTOR
     clock: dt.datetime | None = None  # the connector's "now"; None is the wall clock
     log_dir: Path | None = None  # None: the log is kept only while the sync runs
-
-
-@dataclass(frozen=True)
-class Sync:
-    """One sync: each stream's batch, the records of streams nobody asked for, and the log."""
-
-    batches: dict[str, StreamBatch]
-    unknown: list[tuple[str | None, RefusedRecord]]
-    log: Path | None
-
-    def __getitem__(self, name: str) -> StreamBatch:
-        return self.batches[name]
-
-    def items(self) -> Any:
-        return self.batches.items()
-
-    @property
-    def emitted(self) -> int:
-        return sum(b.records for b in self.batches.values()) + len(self.unknown)
 
 
 def faker_connector(settings: Settings) -> Connector:
@@ -131,30 +110,14 @@ def extract_streams(
         if timed_out or returncode != 0:
             what = f"timed out after {timeout_seconds:g} s" if timed_out else f"exited {returncode}"
             raise ExtractionError(_failure(connector, names, what, reader, log_path))
-        reads = reader.finish()
-        if reader.problems:
-            raise ExtractionError(
-                f"{connector.name} sync of {', '.join(names)} refused, no state stored: "
-                f"{'; '.join(reader.problems)} (log: {log_path})"
-            )
-        fallback_ms = (started - EPOCH) // dt.timedelta(milliseconds=1)
-        batches = {
-            name: stream_batch(read, fallback_ms=fallback_ms) for name, read in reads.items()
-        }
-        if reader.unknown and names:  # a source-named table of their own would let it create tables
-            first = batches[names[0]]
-            foreign = refused_rows(first.stream, [r for _, r in reader.unknown], fallback_ms)
-            batches[names[0]] = replace(
-                first, refused=first.refused + foreign, foreign_records=len(reader.unknown)
-            )
-        sync = Sync(batches, reader.unknown, log_path if connector.log_dir else None)
-        accounted = sum(batch.accounted for batch in batches.values())
-        if accounted != sync.emitted:  # a bug of ours, never the source's: refuse to go on
-            raise ExtractionError(
-                f"{connector.name} sync of {', '.join(names)}: {sync.emitted} record(s) emitted "
-                f"but {accounted} accounted for; no state stored (log: {log_path})"
-            )
-        return sync
+        return assemble_sync(
+            reader,
+            names,
+            connector=connector.name,
+            started=started,
+            log=log_path if connector.log_dir else None,
+            log_path=log_path,
+        )
     finally:
         shutil.rmtree(out, ignore_errors=True)
 

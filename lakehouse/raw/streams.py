@@ -31,12 +31,11 @@ USER_PII_COLUMNS = frozenset(
 )
 
 # Airbyte's per-record columns, kept on every stream: the record's id and extraction time.
-# ``_airbyte_meta`` (per-record change notes, always ``{}`` for faker) is dropped.
+# ``_airbyte_meta`` (a destination's per-record change notes) is not kept.
 AIRBYTE_META_FIELDS = (
     pa.field("_airbyte_raw_id", pa.string(), nullable=False),
     pa.field("_airbyte_extracted_at", UTC_TIMESTAMP, nullable=False),
 )
-DROPPED_COLUMNS = frozenset({"_airbyte_meta"})
 
 
 def _schema(*fields: pa.Field) -> pa.Schema:

@@ -1,4 +1,4 @@
-"""The oracle for hostile raw batches: which columns of a normalised batch hold bad values.
+"""The oracle for hostile raw batches: which columns of a typed batch hold bad values.
 
 Written against Arrow, apart from the pandera contract it checks, so a contract that lets a
 bad value through is caught rather than agreed with.
@@ -10,14 +10,14 @@ import datetime as dt
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from hostile_batches import RANGES, REQUIRED
+from hostile_records import RANGES, REQUIRED
 
 from lakehouse.raw.schemas import MAX_EMAIL_CHARS, MAX_TEXT_CHARS, TIMESTAMP_RANGE
 from lakehouse.raw.streams import RawStream
 
 
 def violations(stream: RawStream, table: pa.Table) -> set[str]:
-    """Columns of a normalised batch holding values the raw contract must refuse."""
+    """Columns of a typed batch holding values the raw contract must refuse."""
     bad: set[str] = set()
     for name in REQUIRED[stream.name]:
         if table[name].null_count or (
