@@ -98,6 +98,14 @@ def test_each_login_gets_the_password_its_user_reads():
         "LAKEHOUSE_CATALOG_CLIENT_SECRET",
     }
     assert {"PGUSER", "PGPASSWORD"} <= set(setup)
+    # The catalog-access CronJob records permission changes as the writer.
+    assert secrets["catalog-access"]["LAKEHOUSE_AUDIT_PASSWORD"] == setup["AUDIT_WRITER_PASSWORD"]
+    cronjob = load_documents(DEPLOY / "kustomize/base/catalog/access/catalog-access-cronjob.yaml")
+    (sync,) = _one(cronjob, "CronJob", "catalog-access")["spec"]["jobTemplate"]["spec"]["template"][
+        "spec"
+    ]["containers"]
+    url = next(e["value"] for e in sync["env"] if e["name"] == "LAKEHOUSE_AUDIT_URL")
+    assert make_url(url).username == _setup_logins()["writer"]
     (container,) = _setup_job()["spec"]["template"]["spec"]["containers"]
     assert [s["secretRef"]["name"] for s in container["envFrom"]] == ["audit-db-setup"]
 
