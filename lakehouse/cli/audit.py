@@ -142,6 +142,9 @@ def _init_db(settings: Settings, args: argparse.Namespace) -> int:
         sys.stdout.write(schema_sql(roles))
         return 0
     if not url.startswith("postgresql"):
+        if logins:
+            print(f"error: --login needs a PostgreSQL audit store, not {url}", file=sys.stderr)
+            return 2
         audit_store(settings).close()  # the SQLite store creates its tables on open
         print(f"audit store ready: {url}")
         return 0

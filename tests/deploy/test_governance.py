@@ -117,6 +117,7 @@ def test_the_setup_job_command_creates_the_schema_and_its_logins(pg_catalog_uri,
     import psycopg2
 
     from lakehouse.cli.main import main
+    from lakehouse.settings import get_settings
 
     database = pg_catalog_uri.rsplit("/", 1)[1]
     (container,) = _setup_job()["spec"]["template"]["spec"]["containers"]
@@ -132,6 +133,7 @@ def test_the_setup_job_command_creates_the_schema_and_its_logins(pg_catalog_uri,
     assert len(args.login) == 3
     admin = psycopg2.connect(f"host=127.0.0.1 port=5432 user=postgres dbname={database}")
     admin.autocommit = True
+    get_settings.cache_clear()  # the CLI reads the process settings: these, not an earlier test's
     try:
         assert main(command) == 0
         with admin.cursor() as cursor:
@@ -143,6 +145,7 @@ def test_the_setup_job_command_creates_the_schema_and_its_logins(pg_catalog_uri,
             )
             members = dict(cursor.fetchall())
     finally:
+        get_settings.cache_clear()
         admin.close()
         _drop(database, [*logins.values(), *(f"{prefix}_{r}" for r in _GROUP_ROLES)])
     assert members == {login: f"{prefix}_{kind}" for kind, login in logins.items()}
@@ -168,13 +171,23 @@ def _drop(database: str, roles: list[str]) -> None:
 
 def test_a_login_without_its_password_stops_the_setup_with_its_variable(monkeypatch, capsys):
     from lakehouse.cli.main import main
+    from lakehouse.settings import get_settings
 
     monkeypatch.delenv("AUDIT_WRITER_PASSWORD", raising=False)
     monkeypatch.setenv("LAKEHOUSE_AUDIT_URL", "postgresql+psycopg2://x@127.0.0.1:1/audit")
-    assert main(["audit", "init-db", "--login", "writer=lakehouse_audit_app"]) == 2
-    assert "AUDIT_WRITER_PASSWORD" in capsys.readouterr().err
-    assert main(["audit", "init-db", "--login", "owner=x"]) == 2
-    assert "writer=NAME" in capsys.readouterr().err
+    get_settings.cache_clear()
+    try:
+        assert main(["audit", "init-db", "--login", "writer=lakehouse_audit_app"]) == 2
+        assert "AUDIT_WRITER_PASSWORD" in capsys.readouterr().err
+        assert main(["audit", "init-db", "--login", "owner=x"]) == 2
+        assert "writer=NAME" in capsys.readouterr().err
+        monkeypatch.setenv("AUDIT_WRITER_PASSWORD", "pw")
+        monkeypatch.setenv("LAKEHOUSE_AUDIT_URL", "sqlite:///audit.db")
+        get_settings.cache_clear()
+        assert main(["audit", "init-db", "--login", "writer=lakehouse_audit_app"]) == 2
+        assert "needs a PostgreSQL audit store" in capsys.readouterr().err
+    finally:
+        get_settings.cache_clear()
 
 
 def _trino_listener() -> dict[str, str]:
