@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
+from lakehouse.settings_governance import GovernanceSettings
 from lakehouse.settings_upkeep import UpkeepSettings
 
 PREFIX = "LAKEHOUSE_"
@@ -157,93 +158,8 @@ class CoreSettings(BaseModel):
         "longer range of months is split into runs (lakehouse/automation/backfills.py)",
     )
 
-    # Governance (lakehouse/governance/): the audit trail, lineage export and archives.
-    audit_url: str | None = Field(
-        None,
-        description="audit store: sqlite:///path, or postgresql+psycopg2://user@host:5432/audit "
-        "(a database of its own on the platform); default sqlite:///<home>/audit.db",
-    )
-    audit_password: SecretStr | None = Field(
-        None, description="password of the audit store's PostgreSQL user"
-    )
-    audit_retention_user: str | None = Field(
-        None,
-        description="PostgreSQL login of the audit store's retention role, used by the "
-        "retention job alone to purge audit rows older than seven years",
-    )
-    audit_retention_password: SecretStr | None = Field(
-        None, description="password of the audit retention login"
-    )
-    audit_trino_events_token: SecretStr | None = Field(
-        None,
-        description="bearer token Trino's HTTP event listener sends to the audit receiver "
-        "(unset: the receiver accepts only requests without a token, for tests)",
-    )
-    audit_trino_catalog: str = Field(
-        "iceberg", description="Trino catalog whose tables are the lakehouse's Iceberg tables"
-    )
-    openlineage_transport: Literal["off", "console", "file", "http"] | None = Field(
-        None,
-        description="where OpenLineage events go: off, console, file or http (default: http "
-        "when LAKEHOUSE_OPENLINEAGE_URL is set, else file embedded and off on the platform)",
-    )
-    openlineage_url: str | None = Field(
-        None,
-        description="base URL of the data catalog's OpenLineage endpoint (DataHub, "
-        "OpenMetadata, Marquez)",
-    )
-    openlineage_endpoint: str = Field(
-        "api/v1/lineage", description="path of the OpenLineage endpoint under the URL"
-    )
-    openlineage_api_key: SecretStr | None = Field(
-        None, description="bearer token for the OpenLineage endpoint"
-    )
-    openlineage_namespace: str = Field(
-        "lakehouse", description="OpenLineage namespace of the code location's jobs"
-    )
-    archive_location: str | None = Field(
-        None,
-        description="where retention archives rows before deleting them: a directory or "
-        "s3://bucket/prefix (default <warehouse>/archive)",
-    )
-    consents_inbox: str | None = Field(
-        None,
-        description="where consent decisions arrive as JSON Lines files for governance/consents: "
-        "a directory or s3://bucket/prefix (default <home>/consents)",
-    )
 
-    @property
-    def audit_store_url(self) -> str:
-        home = self.home.expanduser().resolve()
-        return self.audit_url or f"sqlite:///{home / 'audit.db'}"
-
-    @property
-    def lineage_transport(self) -> Literal["off", "console", "file", "http"]:
-        if self.openlineage_transport is not None:
-            return self.openlineage_transport
-        if self.openlineage_url:
-            return "http"
-        return "file" if self.runtime == "embedded" else "off"
-
-    @property
-    def lineage_file(self) -> Path:
-        """The file transport's JSON Lines file (one event a line)."""
-        return self.home.expanduser().resolve() / "openlineage" / "events.jsonl"
-
-    @property
-    def consent_inbox(self) -> str:
-        return self.consents_inbox or (self.home.expanduser().resolve() / "consents").as_uri()
-
-    @property
-    def archive_root(self) -> str | None:
-        """None when the warehouse is a REST warehouse name, not a location."""
-        if self.archive_location:
-            return self.archive_location.rstrip("/")
-        warehouse = self.warehouse or (self.home.expanduser().resolve() / "warehouse").as_uri()
-        return f"{warehouse.rstrip('/')}/archive" if "://" in warehouse else None
-
-
-class Settings(UpkeepSettings, CoreSettings):
+class Settings(GovernanceSettings, UpkeepSettings, CoreSettings):
     """Lakehouse settings; each field is the environment variable ``LAKEHOUSE_<FIELD>``."""
 
     @model_validator(mode="after")
@@ -341,6 +257,36 @@ class Settings(UpkeepSettings, CoreSettings):
             for name in sorted(self.model_fields_set)
         }
         return values | {f"{PREFIX}HOME": str(self.home_dir)}
+
+    # Governance (settings_governance.py)
+    @property
+    def audit_store_url(self) -> str:
+        return self.audit_url or f"sqlite:///{self.home_dir / 'audit.db'}"
+
+    @property
+    def lineage_transport(self) -> Literal["off", "console", "file", "http"]:
+        if self.openlineage_transport is not None:
+            return self.openlineage_transport
+        if self.openlineage_url:
+            return "http"
+        return "file" if self.runtime == "embedded" else "off"
+
+    @property
+    def lineage_file(self) -> Path:
+        """The file transport's JSON Lines file (one event a line)."""
+        return self.home_dir / "openlineage" / "events.jsonl"
+
+    @property
+    def consent_inbox(self) -> str:
+        return self.consents_inbox or (self.home_dir / "consents").as_uri()
+
+    @property
+    def archive_root(self) -> str | None:
+        """None when the warehouse is a REST warehouse name, not a location."""
+        if self.archive_location:
+            return self.archive_location.rstrip("/")
+        warehouse = self.warehouse or (self.home.expanduser().resolve() / "warehouse").as_uri()
+        return f"{warehouse.rstrip('/')}/archive" if "://" in warehouse else None
 
     def secret_values(self) -> list[str]:
         """Every secret the settings hold, so logs and metadata can be checked against them."""

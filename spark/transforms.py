@@ -13,6 +13,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from spark.contracts import PRODUCTS, PURCHASES, USERS, Contract
+from spark.lineage import PURCHASE_COLUMNS_AS_IS
 
 Transform = Callable[[DataFrame], DataFrame]
 
@@ -83,27 +84,6 @@ def stage_users(raw: DataFrame) -> DataFrame:
     )
 
 
-# Column lineage, declared beside each transform as data (the data catalog reads it through
-# lakehouse/governance/lineage/spark_columns.py): staging column -> a raw column copied as is
-# (renamed at most), or a tuple of the raw columns it is computed from.
-Lineage = dict[str, str | tuple[str, ...]]
-
-USERS_LINEAGE: Lineage = {
-    "user_id": "id",
-    "full_name": ("name",),
-    "email": ("email",),
-    "telephone": ("telephone",),
-    "age": ("age",),
-    **{
-        name: (name,)
-        for name in ("gender", "occupation", "nationality", "language", "academic_degree")
-    },
-    **{name: (f"address.{name}",) for name in ("city", "state", "postal_code", "country_code")},
-    "created_at": "created_at",
-    "updated_at": "updated_at",
-}
-
-
 def stage_products(raw: DataFrame) -> DataFrame:
     """raw.faker_products -> staging.products: latest version per product, prices >= 0."""
     products = latest_per_key(raw, "id")
@@ -121,17 +101,6 @@ def stage_products(raw: DataFrame) -> DataFrame:
     )
 
 
-PRODUCTS_LINEAGE: Lineage = {
-    "product_id": "id",
-    "make": ("make",),
-    "model": ("model",),
-    "year": "year",
-    "price": ("price",),
-    "created_at": "created_at",
-    "updated_at": "updated_at",
-}
-
-
 def purchase_status(returned_at: str, purchased_at: str) -> Column:
     """The furthest step a purchase reached: returned, then purchased, else still in the cart."""
     return (
@@ -139,17 +108,6 @@ def purchase_status(returned_at: str, purchased_at: str) -> Column:
         .when(F.col(purchased_at).isNotNull(), F.lit("purchased"))
         .otherwise(F.lit("in_cart"))
     )
-
-
-_PURCHASE_COLUMNS_AS_IS = (
-    "user_id",
-    "product_id",
-    "created_at",
-    "updated_at",
-    "added_to_cart_at",
-    "purchased_at",
-    "returned_at",
-)
 
 
 def stage_purchases(raw: DataFrame) -> DataFrame:
@@ -161,7 +119,7 @@ def stage_purchases(raw: DataFrame) -> DataFrame:
     return conform(
         purchases.select(
             F.col("id").alias("purchase_id"),
-            *_PURCHASE_COLUMNS_AS_IS,
+            *PURCHASE_COLUMNS_AS_IS,
             utc_date("created_at").alias("purchase_date"),
             purchase_status("returned_at", "purchased_at").alias("status"),
         ),
@@ -169,21 +127,8 @@ def stage_purchases(raw: DataFrame) -> DataFrame:
     )
 
 
-PURCHASES_LINEAGE: Lineage = {
-    "purchase_id": "id",
-    **{name: name for name in _PURCHASE_COLUMNS_AS_IS},
-    "purchase_date": ("created_at",),
-    "status": ("returned_at", "purchased_at"),
-}
-
-
 TRANSFORMS: dict[str, Transform] = {
     USERS.table: stage_users,
     PRODUCTS.table: stage_products,
     PURCHASES.table: stage_purchases,
-}
-COLUMN_LINEAGE: dict[str, Lineage] = {
-    USERS.table: USERS_LINEAGE,
-    PRODUCTS.table: PRODUCTS_LINEAGE,
-    PURCHASES.table: PURCHASES_LINEAGE,
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -42,12 +43,24 @@ def add_audit_commands(commands: argparse._SubParsersAction) -> None:
     init = actions.add_parser("init-db", help="create the audit schema and its roles")
     init.add_argument("--print", action="store_true", help="print the PostgreSQL script only")
     init.add_argument("--role-prefix", help="name the roles <prefix>_owner, _writer, ...")
-    init.add_argument("--user", default="postgres", help="PostgreSQL login owning the database")
+    init.add_argument(
+        "--user", help="PostgreSQL login owning the database (default: $PGUSER, else postgres)"
+    )
+    init.add_argument(
+        "--login",
+        action="append",
+        default=[],
+        metavar="ROLE=NAME",
+        help="create or update login NAME in group role writer, reader or retention, its "
+        "password from $AUDIT_<ROLE>_PASSWORD (repeatable)",
+    )
     serve = actions.add_parser(
         "serve-trino-events", help="receive Trino's query events; audit those touching PII"
     )
     serve.add_argument("--host", default="0.0.0.0")  # a pod listens on all its addresses
     serve.add_argument("--port", type=int, default=8089)
+    serve.add_argument("--ssl-certfile", help="serve HTTPS with this certificate (PEM)")
+    serve.add_argument("--ssl-keyfile", help="and this private key (PEM)")
 
 
 def _store(settings: Settings, user: str | None) -> AuditStore:
@@ -76,7 +89,13 @@ def run_audit_command(args: argparse.Namespace) -> int:
 
             from lakehouse.governance.audit.trino_events import receiver_for
 
-            uvicorn.run(receiver_for(settings), host=args.host, port=args.port)
+            uvicorn.run(
+                receiver_for(settings),
+                host=args.host,
+                port=args.port,
+                ssl_certfile=args.ssl_certfile,
+                ssl_keyfile=args.ssl_keyfile,
+            )
             return 0
         store = _store(settings, args.user)
         try:
@@ -105,14 +124,27 @@ def run_audit_command(args: argparse.Namespace) -> int:
 
 def _init_db(settings: Settings, args: argparse.Namespace) -> int:
     from lakehouse.governance.audit import audit_store
-    from lakehouse.governance.audit.postgres_setup import AuditRoles, apply_schema, schema_sql
+    from lakehouse.governance.audit.postgres_setup import (
+        AuditRoles,
+        apply_schema,
+        ensure_logins,
+        schema_sql,
+    )
 
     roles = AuditRoles.prefixed(args.role_prefix) if args.role_prefix else AuditRoles()
+    try:
+        logins = _logins(args.login)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     url = settings.audit_store_url
     if args.print:
         sys.stdout.write(schema_sql(roles))
         return 0
     if not url.startswith("postgresql"):
+        if logins:
+            print(f"error: --login needs a PostgreSQL audit store, not {url}", file=sys.stderr)
+            return 2
         audit_store(settings).close()  # the SQLite store creates its tables on open
         print(f"audit store ready: {url}")
         return 0
@@ -120,17 +152,42 @@ def _init_db(settings: Settings, args: argparse.Namespace) -> int:
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
+    user = args.user or os.environ.get("PGUSER") or "postgres"
     try:
         connection = psycopg2.connect(
-            host=parsed.host, port=parsed.port or 5432, dbname=parsed.database, user=args.user
+            host=parsed.host,
+            port=parsed.port or 5432,
+            dbname=parsed.database,
+            user=user,
+            **{k: v for k, v in parsed.query.items() if isinstance(v, str)},
         )
     except psycopg2.OperationalError as error:
         first = str(error).strip().splitlines()[0]
-        print(f"error: cannot reach the audit database as {args.user}: {first}", file=sys.stderr)
+        print(f"error: cannot reach the audit database as {user}: {first}", file=sys.stderr)
         return 2
     try:
         apply_schema(connection, roles)
+        ensure_logins(connection, roles, logins)
     finally:
         connection.close()
     print(f"audit schema and roles ({roles.owner}, {roles.writer}, ...) ready in {parsed.database}")
+    for kind, (login, _) in sorted(logins.items()):
+        print(f"login {login}: member of {getattr(roles, kind)}")
     return 0
+
+
+def _logins(specs: list[str]) -> dict[str, tuple[str, str]]:
+    """``writer=name`` -> {"writer": ("name", $AUDIT_WRITER_PASSWORD)}: passwords never on the
+    command line (a process listing would show them)."""
+    logins = {}
+    for spec in specs:
+        kind, _, login = spec.partition("=")
+        if kind not in ("writer", "reader", "retention") or not login:
+            raise ValueError(
+                f"--login {spec!r}: expected writer=NAME, reader=NAME or retention=NAME"
+            )
+        variable = f"AUDIT_{kind.upper()}_PASSWORD"
+        if not (password := os.environ.get(variable)):
+            raise ValueError(f"--login {spec}: set {variable} to the login's password")
+        logins[kind] = (login, password)
+    return logins

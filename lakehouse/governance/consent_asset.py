@@ -6,10 +6,28 @@ import dagster as dg
 import pyarrow as pa
 
 from lakehouse.catalog import IcebergCatalogResource
-from lakehouse.governance.consents import IDENTIFIER, inbox_decisions, read_consents
+from lakehouse.governance.consents import IDENTIFIER, SCHEMA, inbox_decisions, read_consents
 from lakehouse.governance.files import Location
 
 CONSENTS = dg.AssetKey(list(IDENTIFIER))
+SUBJECT = "subject"  # the data subject's id: personal data, masked for groups without pii
+
+
+def consents_column_schema() -> dg.TableSchema:
+    """The table's columns for the UI, the catalog and deploy/access (which masks ``pii``)."""
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                name=field.name,
+                type=str(field.type),
+                constraints=dg.TableColumnConstraints(nullable=field.nullable),
+                tags={"pii": "true", "classification": "confidential"}
+                if field.name == SUBJECT
+                else {"pii": "false"},
+            )
+            for field in SCHEMA
+        ]
+    )
 
 
 @dg.asset(
@@ -23,7 +41,7 @@ CONSENTS = dg.AssetKey(list(IDENTIFIER))
         "classification": "confidential",
         "pii": "true",
     },
-    metadata={"write_mode": "append"},
+    metadata={"write_mode": "append", "dagster/column_schema": consents_column_schema()},
     description="Each consent decision (subject, purpose, granted or withdrawn, when, from which "
     "inbox file and line), appended once; the ml features leave out subjects whose latest "
     "decision for profiling is a withdrawal.",

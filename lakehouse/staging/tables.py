@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 import dagster as dg
 
+from lakehouse.governance.lineage.columns import ColumnLineage, column_lineage_metadata
+from lakehouse.governance.lineage.spark_columns import spark_column_lineage
 from lakehouse.partitions import MONTHLY
 from lakehouse.raw.streams import STREAMS
 from spark.contracts import PRODUCTS, PURCHASES, USERS, Contract
@@ -86,12 +88,19 @@ class StagingTable:
             ]
         )
 
+    def column_lineage(self) -> ColumnLineage:
+        """Each column's raw sources, as ``spark/lineage.py`` declares them."""
+        declared = spark_column_lineage(self.source_identifier[0], self.identifier[0])
+        return declared[".".join(self.identifier)]
+
     def metadata(self) -> dict[str, Any]:
         metadata: dict[str, Any] = {
             "dagster/column_schema": self.column_schema(),
             "source_table": ".".join(self.source_identifier),
             "primary_key": self.contract.key,
             "transform": f"spark/transforms.py: stage_{self.contract.table}",
+            # The UI's column lineage; the run sensors send the same as OpenLineage's facet.
+            "dagster/column_lineage": column_lineage_metadata(self.column_lineage()),
         }
         if self.contract.partition_column:
             # The Iceberg IO manager replaces exactly the run's days of this column.

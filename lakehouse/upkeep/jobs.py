@@ -33,6 +33,8 @@ class UpkeepJob:
     requests: tuple[str, str]  # cpu, memory
     limits: tuple[str, str]
     daily: bool = False
+    # Secrets only this job's run pod reads (envFrom), beside the code location's own
+    secrets: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -43,7 +45,10 @@ class UpkeepJob:
             "requests": {"cpu": self.requests[0], "memory": self.requests[1]},
             "limits": {"cpu": self.limits[0], "memory": self.limits[1]},
         }
-        config: dict[str, Any] = {"container_config": {"resources": resources}}
+        container: dict[str, Any] = {"resources": resources}
+        if self.secrets:
+            container["env_from"] = [{"secret_ref": {"name": name}} for name in self.secrets]
+        config: dict[str, Any] = {"container_config": container}
         if self.daily:
             config["job_metadata"] = {"labels": {FRESHNESS_LABEL: "daily"}}
         return config
@@ -57,7 +62,15 @@ class UpkeepJob:
 UPKEEP_JOBS: tuple[UpkeepJob, ...] = (
     UpkeepJob(table_health_asset, "*/15 * * * *", ("100m", "256Mi"), ("500m", "512Mi")),
     UpkeepJob(backup, "5 * * * *", ("500m", "1Gi"), ("2", "2Gi")),
-    UpkeepJob(retention, "0 1 * * *", ("500m", "2Gi"), ("2", "4Gi"), daily=True),
+    # Only retention purges audit rows past seven years: the purge login's Secret is its alone.
+    UpkeepJob(
+        retention,
+        "0 1 * * *",
+        ("500m", "2Gi"),
+        ("2", "4Gi"),
+        daily=True,
+        secrets=("lakehouse-audit-retention",),
+    ),
     UpkeepJob(compaction, "30 1 * * *", ("1", "4Gi"), ("2", "8Gi"), daily=True),
     UpkeepJob(snapshot_expiry, "0 3 * * *", ("250m", "512Mi"), ("1", "1Gi"), daily=True),
     UpkeepJob(orphan_files, "0 4 * * 0", ("250m", "512Mi"), ("1", "1Gi")),

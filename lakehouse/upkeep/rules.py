@@ -63,6 +63,9 @@ OVERRIDES: dict[str, Override] = {
     # column with the data subject's id; the erasure job also sets them as table properties.
     "raw.faker_users": Override(subject_column="id"),
     "raw.faker_purchases": Override(subject_column="user_id"),
+    # Consent decisions name their subject. No time column: retention never ages them out (a
+    # purged withdrawal would put the subject back into profiling).
+    "governance.consents": Override(subject_column="subject"),
     **{
         table: Override(subject_column="user_id")
         for table in (

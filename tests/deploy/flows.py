@@ -117,6 +117,8 @@ def configured(docs: list[Doc]) -> set[Flow]:
         (("minio",), _configmap(docs, "minio-oidc")),
         (("pg-backup",), _workload(docs, "pg-dump") + _workload(docs, "pg-restore-drill")),
         (("minio-setup",), _workload(docs, "minio-setup")),
+        (("audit-db-setup",), _workload(docs, "audit-db-setup")),
+        (("trino-coordinator",), (HELM / "trino-values.yaml").read_text()),
         (("catalog-access",), _workload(docs, "catalog-access")),
         (OAUTH2_PROXIES, (HELM / "oauth2-proxy-values.yaml").read_text()),
         (("oauth2-proxy",), (HELM / "oauth2-proxy-dagster-values.yaml").read_text()),

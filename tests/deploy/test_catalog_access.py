@@ -47,14 +47,18 @@ def stub():
     server.close()
 
 
-def _run(server: CatalogStub, state: State) -> list[str]:
+def _sync(server: CatalogStub, state: State) -> sync.Lakekeeper:
     http = sync.Http()
     keycloak = sync.Keycloak(http, server.url, state.realm)
     http.token = keycloak.token("lakekeeper-access", "secret", "lakekeeper")
     lakekeeper = sync.Lakekeeper(http, server.url)
     sync.sync(ACCESS, _warehouse_body(), lakekeeper, keycloak)
     assert state.errors == []
-    return lakekeeper.log
+    return lakekeeper
+
+
+def _run(server: CatalogStub, state: State) -> list[str]:
+    return _sync(server, state).log
 
 
 def _granted(state: State, kind: str, ident: str) -> set[tuple]:
@@ -110,6 +114,43 @@ def test_drift_is_revoked_and_membership_follows_keycloak(stub):
     assert owner in state.assignments[("namespace", raw)]  # not the job's to manage
     engineers = _granted(state, "role", state.roles["data-engineer"])
     assert ("assignee", "user", "oidc~newcomer") in engineers and len(engineers) == 3
+
+
+def _run_recorded(server: CatalogStub, state: State, env: dict[str, str]) -> int:
+    return sync.record_changes(_sync(server, state).changes, env)
+
+
+def test_every_permission_change_applied_is_an_audit_row(stub, tmp_path):
+    """Seed §5.1, permission changes: a grant revoked and a member who left or joined a group
+    are each recorded with what was granted and revoked, by the job, in the chained trail."""
+    from lakehouse.governance.audit.sqlite_store import SqliteAuditStore
+
+    server, state = stub
+    env = {"LAKEHOUSE_AUDIT_URL": f"sqlite:///{tmp_path / 'audit.db'}"}
+    _run_recorded(server, state, env)  # the first run: everything is a change
+    store = SqliteAuditStore(tmp_path / "audit.db")
+    first = len(store.list())
+    raw = state.namespaces["raw"]["namespace_id"]
+    state.assignments[("namespace", raw)].append({"type": "select", "user": "oidc~mallory"})
+    leaver = state.groups["data-engineer"].pop()
+    state.groups["data-engineer"].append("newcomer")
+    _run_recorded(server, state, env)
+    rows = [row.record for row in store.list()][first:]
+    assert {(r.action, r.object, r.actor) for r in rows} == {
+        ("permission.change", "lakekeeper:namespace/raw", sync.AUDIT_ACTOR),
+        ("permission.change", "lakekeeper:role/data-engineer", sync.AUDIT_ACTOR),
+    }
+    by_object = {r.object: r.details for r in rows}
+    assert by_object["lakekeeper:namespace/raw"]["revoked"] == [
+        {"type": "select", "user": "oidc~mallory"}
+    ]
+    membership = by_object["lakekeeper:role/data-engineer"]
+    assert membership["granted"] == [{"type": "assignee", "user": "oidc~newcomer"}]
+    assert membership["revoked"] == [{"type": "assignee", "user": f"oidc~{leaver}"}]
+    _run_recorded(server, state, env)  # nothing changed: nothing recorded
+    assert len(store.list()) == first + 2
+    assert store.verify().ok
+    assert sync.record_changes([{"kind": "x"}], {}) == 0  # no audit store configured
 
 
 def test_a_namespace_at_another_location_stops_the_run(stub):

@@ -8,6 +8,7 @@ import pytest
 from deploy_checks import DEPLOY, Doc
 
 from lakehouse.engine_conf import SECRET_SETTINGS, settings_from_config
+from lakehouse.governance.archive import SCRATCH_NAMESPACE
 from lakehouse.settings import NAMESPACES, SettingsError
 from lakehouse.upkeep.rules import GOVERNANCE_NAMESPACE
 
@@ -76,7 +77,8 @@ def test_every_namespace_the_code_creates_exists_first_at_its_named_location(env
     warehouse = json.loads(WAREHOUSE.read_text())
     assert access["warehouse"] == settings.warehouse == warehouse["warehouse-name"]
     root = f"s3://{warehouse['storage-profile']['bucket']}/{warehouse['storage-profile']['key-prefix']}"
-    for namespace in (*NAMESPACES, GOVERNANCE_NAMESPACE, settings.upkeep_restore_namespace):
+    restores = (settings.upkeep_restore_namespace, SCRATCH_NAMESPACE)
+    for namespace in (*NAMESPACES, GOVERNANCE_NAMESPACE, *restores):
         assert access["namespaces"][namespace]["location"] == f"{root}/{namespace}/", namespace
 
 

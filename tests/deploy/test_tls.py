@@ -22,6 +22,7 @@ CREDENTIAL_SERVICES = {
     "trino-coordinator",
     "spark-connect",
     "airbyte-server",
+    "audit-receiver",  # Trino's bearer token and query texts
 }
 SECRET_PARAMS = re.compile(r"(?i)(token|secret|password|passwd|key|credential|signature)")
 LOOPBACK = ("localhost", "127.0.0.1", "[::1]")

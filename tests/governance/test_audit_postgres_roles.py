@@ -100,3 +100,40 @@ def test_role_names_are_checked_before_they_reach_sql():
         AuditRoles(writer="x; DROP TABLE audit.events")
     assert "lakehouse_audit_writer" in schema_sql()
     assert "@writer@" not in schema_sql()
+
+
+def test_setup_creates_logins_in_their_group_roles_with_passwords(postgres_audit):
+    """The platform's setup Job creates the code location's writer login, the admins' reader
+    login and the retention login from Secrets; a rerun changes the password, nothing else."""
+    import psycopg2
+
+    from lakehouse.governance.audit.postgres_setup import ensure_logins
+
+    prefix = postgres_audit.roles.owner.removesuffix("_owner")
+    logins = {kind: (f"{prefix}_{kind}_app", f"pw-{kind}") for kind in ("writer", "reader")}
+    admin = psycopg2.connect(postgres_audit.dsn)
+    try:
+        ensure_logins(admin, postgres_audit.roles, logins)
+        ensure_logins(admin, postgres_audit.roles, {"writer": (logins["writer"][0], "changed")})
+        with admin.cursor() as cursor:
+            cursor.execute(
+                "SELECT m.rolname, g.rolname, m.rolcanlogin, m.rolpassword IS NOT NULL "
+                "FROM pg_authid m JOIN pg_auth_members a ON a.member = m.oid "
+                "JOIN pg_roles g ON g.oid = a.roleid WHERE m.rolname = ANY(%s)",
+                ([login for login, _ in logins.values()],),
+            )
+            found = sorted(cursor.fetchall())
+        with pytest.raises(ValueError, match="unknown role"):
+            ensure_logins(admin, postgres_audit.roles, {"owner": (f"{prefix}_o", "x")})
+        with pytest.raises(ValueError, match="login name"):
+            ensure_logins(admin, postgres_audit.roles, {"writer": ("bad name; --", "x")})
+    finally:
+        with admin.cursor() as cursor:
+            for login, _ in logins.values():
+                cursor.execute(f"DROP ROLE IF EXISTS {login}")
+        admin.commit()
+        admin.close()
+    assert found == [
+        (logins["reader"][0], postgres_audit.roles.reader, True, True),
+        (logins["writer"][0], postgres_audit.roles.writer, True, True),
+    ]

@@ -138,6 +138,28 @@ def test_every_spark_staging_column_is_declared_from_existing_raw_columns():
     assert users["city"] == [ColumnSource("raw.faker_users", "address.city")]
 
 
+def test_staging_assets_carry_their_spark_lineage_to_the_ui_and_openlineage():
+    """Every staging column is on its asset's ``dagster/column_lineage`` (the UI), which the run
+    sensors read back as the OpenLineage ``columnLineage`` facet, inputs named by dataset."""
+    from lakehouse.definitions import build_definitions
+    from lakehouse.governance.lineage.dagster_lineage import asset_facts_from
+
+    repository = build_definitions({"LAKEHOUSE_RUNTIME": "embedded"}).get_repository_def()
+    describe = asset_facts_from(repository)
+    for table, contract in CONTRACTS.items():
+        spec = repository.assets_defs_by_key[dg.AssetKey(["staging", table])].specs_by_key
+        metadata = spec[dg.AssetKey(["staging", table])].metadata["dagster/column_lineage"]
+        assert list(metadata.deps_by_column) == contract.names, table
+        deps = {d.asset_key for deps in metadata.deps_by_column.values() for d in deps}
+        assert deps == {dg.AssetKey(["raw", contract.source])}, table
+        facts = describe(f"staging/{table}")
+        assert facts is not None and facts.column_lineage is not None
+        facet = column_lineage_facet(facts.column_lineage, lambda t: f"file:///w/{t}")
+        assert list(facet.fields) == contract.names, table
+        for field in facet.fields.values():
+            assert {i.name for i in field.inputFields} == {f"/w/raw.{contract.source}"}
+
+
 @pytest.mark.slow  # dbt compile, once per session
 def test_the_facet_names_inputs_by_their_dataset(compiled_manifest):
     locations = {"analytics.dim_customers": "s3://warehouse/analytics/dim_customers",

@@ -84,3 +84,16 @@ def test_a_malformed_decision_is_named_and_nothing_is_written(
     error = failure.step_failure_data.error.to_string()
     assert "bad.jsonl:1" in error and named in error
     assert not catalog.table_exists(("governance", "consents"))
+
+
+def test_consents_are_declared_personal_data_by_their_subject():
+    """The subject column is tagged pii (masked by deploy/access for groups without the pii
+    role) and erasure and GDPR export find subjects in the table by it."""
+    from lakehouse.governance.consent_asset import consents as consents_asset
+    from lakehouse.upkeep.rules import pii_tables
+
+    schema = consents_asset.specs_by_key[consents_asset.key].metadata["dagster/column_schema"]
+    tagged = [c.name for c in schema.columns if c.tags.get("pii") == "true"]
+    assert tagged == ["subject"]
+    assert pii_tables()["governance.consents"] == "subject"
+    assert consents_asset.specs_by_key[consents_asset.key].tags["pii"] == "true"

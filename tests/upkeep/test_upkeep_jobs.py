@@ -18,8 +18,12 @@ from lakehouse.upkeep.jobs import UPKEEP_JOBS
 from lakehouse.upkeep.metrics import HELP
 
 REPO = Path(__file__).resolve().parents[2]
+# The metric names of deploy/README.md's Metrics section (other sections name PostgreSQL logins).
 README_METRICS = set(
-    re.findall(r"`(lakehouse_[a-z_]+)`", (REPO / "deploy" / "README.md").read_text())
+    re.findall(
+        r"`(lakehouse_[a-z_]+)`",
+        (REPO / "deploy" / "README.md").read_text().split("\n## Metrics\n", 1)[1].split("\n## ")[0],
+    )
 )
 
 

@@ -71,3 +71,16 @@ def test_all_upkeep_run_jobs_pass_the_kubernetes_validate_command(job_tags, tmp_
         timeout=120,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_only_the_retention_run_reads_the_audit_purge_login(job_tags):
+    """The purge login may delete audit rows past seven years: its Secret goes to the retention
+    run's pod alone, beside the settings and secrets every run gets."""
+    readers = []
+    for spec in UPKEEP_JOBS:
+        (container,) = build_run_job(job_tags[spec.name])["spec"]["template"]["spec"]["containers"]
+        sources = [next(iter(s.values()))["name"] for s in container["envFrom"]]
+        assert sources[:2] == ["lakehouse-settings", "lakehouse-secrets"], spec.name
+        if "lakehouse-audit-retention" in sources:
+            readers.append(spec.name)
+    assert readers == ["upkeep_retention"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -46,6 +47,35 @@ def apply_schema(connection, roles: AuditRoles = AuditRoles()) -> None:
     """Run the schema script on an open psycopg2 connection to the audit database (an admin's)."""
     with connection.cursor() as cursor:
         cursor.execute(schema_sql(roles))
+    connection.commit()
+
+
+def ensure_logins(connection, roles: AuditRoles, logins: Mapping[str, tuple[str, str]]) -> None:
+    """Create or update login users, each a member of one group role (``writer``, ``reader``,
+    ``retention``) with the password given: the platform's setup Job passes them from Secrets."""
+    from psycopg2 import sql
+
+    with connection.cursor() as cursor:
+        for kind, (login, password) in logins.items():
+            if kind not in ("writer", "reader", "retention"):
+                raise ValueError(f"audit login {login!r}: unknown role {kind!r}")
+            if not _ROLE_NAME.match(login):
+                raise ValueError(f"audit {kind} login name {login!r}")
+            if not password:
+                raise ValueError(f"audit {kind} login {login}: empty password")
+            cursor.execute("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = %s", (login,))
+            verb = "ALTER" if cursor.fetchone() else "CREATE"
+            cursor.execute(
+                sql.SQL("{} ROLE {} LOGIN PASSWORD %s").format(
+                    sql.SQL(verb), sql.Identifier(login)
+                ),
+                (password,),
+            )
+            cursor.execute(
+                sql.SQL("GRANT {} TO {}").format(
+                    sql.Identifier(getattr(roles, kind)), sql.Identifier(login)
+                )
+            )
     connection.commit()
 
 

@@ -43,6 +43,8 @@ class PostgresAuditStore:
             "password": password if password is not None else parsed.password,
             "connect_timeout": connect_timeout,
             "application_name": "lakehouse-audit",
+            # libpq options in the URL's query (sslmode=require on the platform)
+            **{k: v for k, v in parsed.query.items() if isinstance(v, str)},
         }
 
     def __repr__(self) -> str:

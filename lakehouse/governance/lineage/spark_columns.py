@@ -1,22 +1,22 @@
-"""Column lineage of the Spark staging transforms, from what ``spark/transforms.py`` declares.
+"""Column lineage of the Spark staging transforms, from what ``spark/lineage.py`` declares.
 
 Spark plans are not traced here: the transforms run on a local session, Spark Connect or
-spark-submit, and ``spark/`` imports nothing of the lakehouse; so each transform declares its
-columns' sources beside it, and a test holds the declaration to the contracts and raw schemas.
+spark-submit, and ``spark/`` imports nothing of the lakehouse; so each transform's columns'
+sources are declared as data (pyspark-free, read at load), and tests hold the declaration to the
+transforms, the contracts and the raw schemas.
 """
 
 from __future__ import annotations
 
 from lakehouse.governance.lineage.columns import ColumnLineage, ColumnSource
+from spark.contracts import CONTRACTS
+from spark.lineage import COLUMN_LINEAGE
 
 
 def spark_column_lineage(
     raw_namespace: str = "raw", staging_namespace: str = "staging"
 ) -> dict[str, ColumnLineage]:
     """``staging.<table>`` -> column -> the raw columns it comes from."""
-    from spark.contracts import CONTRACTS
-    from spark.transforms import COLUMN_LINEAGE  # imports pyspark: only when asked
-
     result: dict[str, ColumnLineage] = {}
     for table, declared in COLUMN_LINEAGE.items():
         source = f"{raw_namespace}.{CONTRACTS[table].source}"

@@ -4,9 +4,11 @@ Runs in the CronJob catalog-access (data-platform-governance), as the Keycloak c
 `lakekeeper-access`, which bootstraps Lakekeeper as its operator the first time. Each run,
 idempotently: creates the warehouse and the namespaces at their named locations, one role per
 Keycloak group whose assignees are the group's members, and the namespace grants of every role
-and service account; grants the table no longer lists are revoked. Standard library only, so
-any Python image runs it. Lakekeeper's OpenFGA backend ignores token groups (its roles are its
-own), hence this mirror of Keycloak's memberships; a change there lands within one schedule.
+and service account; grants the table no longer lists are revoked. Lakekeeper's OpenFGA
+backend ignores token groups (its roles are its own), hence this mirror of Keycloak's
+memberships; a change there lands within one schedule. Every change applied is an audit row
+(``permission.change``, seed §5.1) when ``LAKEHOUSE_AUDIT_URL`` is set: the job then needs the
+lakehouse's audit library (the code location's image); otherwise the standard library only.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 # Privileges this job owns on namespaces; ownership and grant-management stay as they are.
 MANAGED = frozenset({"describe", "select", "create", "modify"})
 Assignment = tuple[str, str, str]  # (privilege, "user" or "role", id)
+AUDIT_ACTOR = "service:catalog-access"  # the CronJob, as the audit trail names it
 
 
 class SyncError(RuntimeError):
@@ -105,6 +109,8 @@ class Lakekeeper:
     http: Http
     url: str
     log: list[str] = field(default_factory=list)
+    # Each permission change applied: kind, object name and id, assignments granted and revoked.
+    changes: list[dict] = field(default_factory=list)
 
     def _m(self, method: str, path: str, body: Any = None) -> Any:
         return self.http.call(method, f"{self.url}/management/v1{path}", body)
@@ -156,11 +162,22 @@ class Lakekeeper:
     def assignments(self, kind: str, ident: str) -> list[dict]:
         return self._m("GET", f"/permissions/{kind}/{ident}/assignments")["assignments"]
 
-    def update(self, kind: str, ident: str, writes: list[dict], deletes: list[dict]) -> None:
+    def update(
+        self, kind: str, ident: str, writes: list[dict], deletes: list[dict], name: str = ""
+    ) -> None:
         if writes or deletes:
             body = {"writes": writes, "deletes": deletes}
             self._m("POST", f"/permissions/{kind}/{ident}/assignments", body)
             self.log.append(f"{kind} {ident}: +{len(writes)} -{len(deletes)} assignments")
+            self.changes.append(
+                {
+                    "kind": kind,
+                    "name": name or ident,
+                    "id": ident,
+                    "granted": writes,
+                    "revoked": deletes,
+                }
+            )
 
 
 def _key(assignment: dict) -> Assignment:
@@ -214,21 +231,63 @@ def sync(access: dict, warehouse_body: dict, lakekeeper: Lakekeeper, keycloak: K
             ("assignee", "user", user_id(m)) for m in keycloak.group_members(spec["keycloak_group"])
         }
         current = lakekeeper.assignments("role", roles[name])
-        lakekeeper.update("role", roles[name], *diff(current, members, frozenset({"assignee"})))
+        membership = diff(current, members, frozenset({"assignee"}))
+        lakekeeper.update("role", roles[name], *membership, name=name)
     services = {
         name: user_id(keycloak.service_account(spec["keycloak_client"]))
         for name, spec in access["service_accounts"].items()
     }
     for ns, desired in desired_grants(access, roles, services).items():
         current = lakekeeper.assignments("namespace", namespaces[ns])
-        lakekeeper.update("namespace", namespaces[ns], *diff(current, desired, MANAGED))
+        lakekeeper.update("namespace", namespaces[ns], *diff(current, desired, MANAGED), name=ns)
     wanted = {
         (p, "user", services[name])
         for name, spec in access["service_accounts"].items()
         for p in spec["warehouse"]
     }
     current = lakekeeper.assignments("warehouse", warehouse)
-    lakekeeper.update("warehouse", warehouse, *diff(current, wanted, MANAGED))
+    lakekeeper.update(
+        "warehouse", warehouse, *diff(current, wanted, MANAGED), name=access["warehouse"]
+    )
+
+
+def audit_records(changes: list[dict], at: Any, actor: str) -> list[Any]:
+    """One audit row per changed object (seed §5.1: permission changes), in the lakehouse's
+    audit trail: the CronJob runs in the code location's image, so the library is there."""
+    from lakehouse.governance.audit.chain import AuditRecord
+
+    return [
+        AuditRecord(
+            action="permission.change",
+            object=f"lakekeeper:{change['kind']}/{change['name']}",
+            actor=actor,
+            at=at,
+            details={
+                "id": change["id"],
+                "granted": change["granted"],
+                "revoked": change["revoked"],
+                "source": "deploy/access/access.yaml and the Keycloak groups",
+            },
+        )
+        for change in changes
+    ]
+
+
+def record_changes(changes: list[dict], env: Mapping[str, str]) -> int:
+    """Append the applied changes to the audit store of ``LAKEHOUSE_AUDIT_URL``; 0 when unset."""
+    if not changes or not env.get("LAKEHOUSE_AUDIT_URL"):
+        return 0
+    import datetime as dt
+
+    from lakehouse.governance.audit.configured import open_audit_store
+
+    store = open_audit_store(
+        env["LAKEHOUSE_AUDIT_URL"], password=env.get("LAKEHOUSE_AUDIT_PASSWORD") or None
+    )
+    try:
+        return store.append(audit_records(changes, dt.datetime.now(dt.UTC), AUDIT_ACTOR))
+    finally:
+        store.close()
 
 
 def main() -> int:
@@ -260,6 +319,15 @@ def main() -> int:
         return 1
     for line in lakekeeper.log or ["nothing to change"]:
         print(f"catalog-access: {line}")
+    try:
+        recorded = record_changes(lakekeeper.changes, env)
+    except Exception as error:  # applied but not audited: fail the run so the alert fires
+        print(f"catalog-access: changes applied but not audited: {error}", file=sys.stderr)
+        for change in lakekeeper.changes:
+            print(f"catalog-access: unaudited change {json.dumps(change)}", file=sys.stderr)
+        return 1
+    if recorded:
+        print(f"catalog-access: {recorded} permission change(s) recorded in the audit trail")
     return 0
 
 
