@@ -16,7 +16,8 @@ $(UV):
 	.tools/bin/pip install --quiet uv==$(UV_VERSION)
 
 $(VENV)/.synced: $(UV) uv.lock pyproject.toml
-	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
+	@echo "installing the locked packages into $(VENV) (uv: a minute with a warm cache, most of it compiling bytecode)"
+	$(UV) sync --frozen --compile-bytecode --quiet --python $(PYTHON)
 	touch $@
 
 .venvs/.synced: $(UV) scripts/bootstrap-connectors.sh requirements/*.txt

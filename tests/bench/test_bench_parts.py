@@ -132,3 +132,26 @@ def test_demo_bench_parses_its_arguments() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "--repo" in done.stdout
+
+
+def test_demo_bench_reads_each_steps_time_and_the_gaps_between_runs_from_the_log() -> None:
+    def event(at: str, kind: str, step: str | None = None) -> str:
+        where = f"{step} - " if step else ""
+        return f"2026-12-04 05:{at} +0000 - dagster - DEBUG - job - 1a-2b - 42 - {where}{kind} - x"
+
+    lines = [
+        event("30:35", "RUN_START"),
+        event("30:36", "STEP_START", "airbyte_source_faker"),
+        "some dbt line in between",
+        event("30:41", "STEP_SUCCESS", "airbyte_source_faker"),
+        event("30:45", "RUN_SUCCESS"),
+        event("31:51", "RUN_START"),
+        event("31:52", "STEP_START", "staging__products"),
+        event("32:13", "STEP_FAILURE", "staging__products"),
+        event("32:14", "RUN_FAILURE"),
+    ]
+    assert demo.step_seconds(lines) == [
+        ("airbyte_source_faker", 5.0),
+        ("(before the run)", 66.0),
+        ("staging__products", 21.0),
+    ]

@@ -31,3 +31,20 @@ def test_a_users_own_instance_config_is_kept(
     assert Path(instance.root_directory) == home
     assert instance.telemetry_enabled is True
     assert (home / "dagster.yaml").read_text() == "telemetry:\n  enabled: true\n"
+
+
+def test_the_demo_instance_books_events_without_syncing_and_the_catalog_keeps_its_syncs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Dagster's per-event commits skip the fsync (the first demo's bookkeeping cost); the
+    Iceberg catalog's commits, in the same process and directory tree, stay durable."""
+    from lakehouse.catalog import build_catalog
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    settings = load_settings({"LAKEHOUSE_HOME": str(tmp_path)})
+    instance = demo_instance(settings)
+    with instance.event_log_storage.index_connection() as connection:  # type: ignore[attr-defined]
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 0  # OFF
+    catalog = build_catalog(settings)
+    with catalog.engine.connect() as connection:  # type: ignore[attr-defined]
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() != 0

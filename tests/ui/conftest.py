@@ -1,8 +1,12 @@
-"""UI fixtures: one ``dagster dev`` per module on a free loopback port, and headless Chromium."""
+"""UI fixtures: one ``dagster dev`` per module on a free loopback port, and headless Chromium.
+
+Before the webserver starts, staging/users is materialised a few times in this process (a few
+dozen users each) into the instance it serves, so its asset page has a history to plot."""
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
 import signal
@@ -44,6 +48,8 @@ PLANTED_SECRETS = {
     "LAKEHOUSE_TRINO_CLIENT_SECRET": "fake-trino-secret-uipage-0005",  # pragma: allowlist secret
 }
 STOP_TIMEOUT_SECONDS = 30
+# staging/users' sizes in the runs before the webserver starts: a rising row count plot.
+HISTORY_SIZES = (40, 70, 100)
 LOCATION_QUERY = """
 { workspaceOrError { __typename ... on Workspace { locationEntries {
     name loadStatus
@@ -161,15 +167,88 @@ def dbt_manifest() -> Path:
     return manifest_path("duckdb")
 
 
+@dataclass(frozen=True)
+class UiHome:
+    """Where the webserver keeps its state: the lakehouse (LAKEHOUSE_HOME) and DAGSTER_HOME."""
+
+    root: Path
+
+    @property
+    def lakehouse(self) -> Path:
+        return self.root / "lakehouse"
+
+    @property
+    def dagster(self) -> Path:
+        return self.root / "dagster_home"
+
+
 @pytest.fixture(scope="module")
-def webserver(dbt_manifest: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Webserver]:
+def ui_home(tmp_path_factory: pytest.TempPathFactory) -> UiHome:
+    home = UiHome(tmp_path_factory.mktemp("dagster-dev"))
+    home.dagster.mkdir()
+    (home.dagster / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    return home
+
+
+def _raw_users(count: int) -> Any:
+    """``count`` users in raw.faker_users' Arrow schema, as the connector would land them."""
+    import pyarrow as pa
+
+    from lakehouse.raw.streams import STREAMS_BY_NAME
+
+    extracted = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    rows = [
+        {
+            "_airbyte_raw_id": f"users-{i}",
+            "_airbyte_extracted_at": extracted,
+            "id": i,
+            "name": f"User {i}",
+            "email": f"user{i}@example.com",
+            "age": 20 + i % 50,
+            "updated_at": extracted - dt.timedelta(days=i),
+        }
+        for i in range(1, count + 1)
+    ]
+    return pa.Table.from_pylist(rows, schema=STREAMS_BY_NAME["users"].schema)
+
+
+@pytest.fixture(scope="module")
+def asset_history(ui_home: UiHome, spark: object) -> list[int]:
+    """staging/users materialised once per size (raw users replaced before each run), with its
+    pandera check, into the webserver's instance: the row counts its page plots."""
+    import dagster as dg
+
+    from lakehouse.catalog import build_catalog
+    from lakehouse.iceberg import WriteRequest, write
+    from lakehouse.raw.streams import STREAMS_BY_NAME
+    from lakehouse.resources import build_resources
+    from lakehouse.settings import load_settings
+    from lakehouse.staging import build_staging_assets, build_staging_checks
+
+    settings = load_settings({"LAKEHOUSE_HOME": str(ui_home.lakehouse)})
+    catalog = build_catalog(settings)
+    resources = build_resources(settings)
+    users = dg.AssetKey(["staging", "users"])
+    with dg.DagsterInstance.from_config(str(ui_home.dagster)) as instance:
+        for size in HISTORY_SIZES:
+            write(catalog, _raw_users(size), WriteRequest(STREAMS_BY_NAME["users"].identifier))
+            result = dg.materialize(
+                [*build_staging_assets(), *build_staging_checks()],
+                resources=resources,
+                selection=dg.AssetSelection.assets(users),
+                instance=instance,
+            )
+            assert result.success
+        events = instance.fetch_materializations(users, limit=len(HISTORY_SIZES)).records
+    return [int(e.asset_materialization.metadata["dagster/row_count"].value) for e in events]
+
+
+@pytest.fixture(scope="module")
+def webserver(dbt_manifest: Path, ui_home: UiHome, asset_history: list[int]) -> Iterator[Webserver]:
     """``dagster dev`` on the embedded runtime, its state in tmp dirs, in its own session."""
-    root = tmp_path_factory.mktemp("dagster-dev")
-    dagster_home = root / "dagster_home"
-    dagster_home.mkdir()
-    (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    root, dagster_home = ui_home.root, ui_home.dagster
     env = {key: value for key, value in os.environ.items() if not key.startswith("LAKEHOUSE_")}
-    env |= {"LAKEHOUSE_HOME": str(root / "lakehouse"), "DAGSTER_HOME": str(dagster_home)}
+    env |= {"LAKEHOUSE_HOME": str(ui_home.lakehouse), "DAGSTER_HOME": str(dagster_home)}
     env |= PLANTED_SECRETS  # the embedded runtime does not use them; no page may show them
     env |= {
         "LAKEHOUSE_TRINO_CLIENT_ID": "uipage",

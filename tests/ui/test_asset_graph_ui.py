@@ -100,19 +100,35 @@ def test_asset_graph_shows_every_layer(page, webserver, definitions, screenshot)
     screenshot(page, "asset-graph")
 
 
-def test_asset_page_shows_columns_and_checks(page, webserver, definitions, screenshot) -> None:
+def test_asset_page_shows_columns_checks_and_the_row_count_plot(
+    page, webserver, definitions, asset_history, screenshot
+) -> None:
+    """The README's second picture: staging/users with its columns, its check's result and the
+    row counts of its materialisations (HISTORY_SIZES, made before the webserver started)."""
     import dagster as dg
+
+    from tests.ui.conftest import HISTORY_SIZES
 
     key = dg.AssetKey.from_user_string(ASSET)
     schema = definitions.get(key).metadata["dagster/column_schema"]
     checks = [check.name for check in definitions.asset_check_keys if check.asset_key == key]
     assert schema.columns and checks
+    assert asset_history == list(reversed(HISTORY_SIZES))  # newest first
 
+    page.set_viewport_size({"width": 1600, "height": 1900})
     page.goto(f"{webserver.url}/assets/{ASSET}")
     page.get_by_text("Columns", exact=True).wait_for()
     for column in schema.columns:
         assert page.get_by_text(column.name, exact=True).first.is_visible(), column.name
-    screenshot(page, "asset-page")  # the README's second picture
+    assert page.get_by_text("Latest check results", exact=True).is_visible()
+    page.get_by_role("button", name="Plots").click()
+    plot = page.locator("canvas").first
+    plot.wait_for()
+    plot.scroll_into_view_if_needed()
+    assert page.get_by_text("dagster/row_count", exact=True).first.is_visible()
+    page.wait_for_timeout(1_000)  # the chart's drawing animation
+    screenshot(page, "asset-page")
+    page.set_viewport_size({"width": 1600, "height": 1000})
 
     page.goto(f"{webserver.url}/assets/{ASSET}?view=checks")
     page.get_by_text(f"Checks ({len(checks)})").wait_for()
