@@ -92,7 +92,7 @@ bench: setup
 
 # Embedded against the loopback platform (make platform-up first): per layer, a query, medians.
 bench-platform: setup
-	$(VENV)/bin/python bench/platform_vs_embedded.py
+	$(VENV)/bin/python bench/platform
 
 clean:
 	rm -rf .lakehouse .pytest_cache

@@ -84,7 +84,7 @@ def write_table(
         for statement in start_branch_statements(name, branch):
             session.sql(statement)
         target = branch_identifier(name, branch)
-    writer = _writer(df, target, properties)
+    writer = _writer(df, target, properties, partition_column)
     if window is not None:
         assert partition_column is not None
         writer.overwrite(window_condition(partition_column, window))
@@ -97,7 +97,7 @@ def _create(
 ) -> bool:
     """Create the table with ``df``'s rows; False if a concurrent run created it first."""
     # A fresh writer per attempt: partitionedBy mutates the writer it is called on.
-    creator = _writer(df, name, properties)
+    creator = _writer(df, name, properties, partition_column)
     if partition_column is not None:
         creator = creator.partitionedBy(partitioning.days(partition_column))
     try:
@@ -109,8 +109,20 @@ def _create(
     return True
 
 
-def _writer(df: DataFrame, name: str, properties: Mapping[str, str] | None) -> DataFrameWriterV2:
-    writer = df.writeTo(name)
+def _writer(
+    df: DataFrame,
+    name: str,
+    properties: Mapping[str, str] | None,
+    partition_column: str | None = None,
+) -> DataFrameWriterV2:
+    if partition_column is None:
+        writer = df.writeTo(name)
+    else:
+        # Iceberg's default for a write that requests no ordering is its fanout writer: one open
+        # Parquet writer (and its buffers) per day in each task, so a first run over years of
+        # days ran out of heap. Rows sorted by day in each task let one writer at a time do it.
+        writer = df.sortWithinPartitions(partition_column).writeTo(name)
+        writer = writer.option("fanout-enabled", "false")
     for key, value in (properties or {}).items():
         writer = writer.option(f"{SNAPSHOT_PROPERTY_PREFIX}{key}", value)
     return writer

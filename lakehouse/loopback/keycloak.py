@@ -3,6 +3,7 @@ deploy/keycloak/lakehouse-realm.json with its client secrets injected from the e
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 import urllib.request
@@ -54,6 +55,16 @@ def installed(layout: Layout, java_home: Path) -> Path:
     # Keycloak imports <realm>-realm.json from there (the name must match the realm's).
     shutil.copyfile(REALM_FILE, import_dir / f"{REALM}-realm.json")
     return home
+
+
+def realm_stamp(secrets: dict[str, str]) -> str:
+    """What Keycloak's database was made from: the realm file and this platform's client
+    secrets. Keycloak imports a realm only when it is missing, so a database imported by another
+    checkout's platform (other secrets) or from an older realm file must be made again."""
+    digest = hashlib.sha256(REALM_FILE.read_bytes())
+    for variable, name in sorted(CLIENT_SECRETS.items()):
+        digest.update(f"\0{variable}={secrets[name]}".encode())
+    return f"lakehouse loopback realm {digest.hexdigest()}"
 
 
 def ready_check(layout: Layout) -> Callable[[], bool]:

@@ -64,7 +64,13 @@ def up(layout: Layout, say: Callable[[str], None] = print) -> None:
     # moto keeps objects in memory: a new S3 server means an empty warehouse, so the catalogs
     # that pointed into it start empty too (and everything starts afresh with new secrets).
     reset = postgres.ROLES if fresh else postgres.CATALOG_DATABASES if storage_fresh else ()
-    postgres.ensure_databases(secrets, reset=tuple(reset))
+    stamps = {"loopback_keycloak": keycloak.realm_stamp(secrets)}
+    if stale := postgres.stale_databases(stamps):
+        # A new realm has new signing keys: Trino reads them only at start.
+        for name in ("keycloak", "trino"):
+            if stop(layout, name):
+                say(f"{name}: stopped, its realm is made again ({', '.join(stale)} was stale)")
+    postgres.ensure_databases(secrets, reset=(*reset, *stale), stamps=stamps)
     postgres.write_pgpass(layout.pgpass_file, secrets)
     dagster_instance.write_instance(layout)
     keystore = ensure_certificates(layout.tls_dir, ["localhost"], [HOST])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 import psycopg2
@@ -44,8 +45,30 @@ def _admin() -> psycopg2.extensions.connection:
     return connection
 
 
-def ensure_databases(secrets: dict[str, str], *, reset: tuple[str, ...] = ()) -> None:
-    """Create (or re-password) each role and its database; drop and recreate those in ``reset``."""
+def stale_databases(stamps: Mapping[str, str]) -> tuple[str, ...]:
+    """The databases of ``stamps`` (role -> stamp) made for something else: another platform
+    directory (the server is shared by every checkout on the machine) or another realm file."""
+    connection = _admin()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "select datname, shobj_description(oid, 'pg_database') from pg_database "
+            "where datname = any(%s)",
+            (list(stamps),),
+        )
+        found = dict(cursor.fetchall())
+    connection.close()
+    return tuple(role for role, stamp in stamps.items() if role in found and found[role] != stamp)
+
+
+def ensure_databases(
+    secrets: dict[str, str],
+    *,
+    reset: tuple[str, ...] = (),
+    stamps: Mapping[str, str] | None = None,
+) -> None:
+    """Create (or re-password) each role and its database; drop and recreate those in ``reset``;
+    record each of ``stamps`` (role -> stamp) as its database's comment."""
+    stamps = stamps or {}
     connection = _admin()
     with connection.cursor() as cursor:
         cursor.execute("select 1 from pg_roles where rolname = %s", (LOGIN_GROUP,))
@@ -68,6 +91,10 @@ def ensure_databases(secrets: dict[str, str], *, reset: tuple[str, ...] = ()) ->
             if cursor.fetchone() is None:
                 cursor.execute(sql.SQL("create database {} owner {}").format(name, name))
             cursor.execute(sql.SQL("revoke all on database {} from public").format(name))
+            if role in stamps:
+                cursor.execute(
+                    sql.SQL("comment on database {} is {}").format(name, sql.Literal(stamps[role]))
+                )
     connection.close()
     _require_passwords()
 

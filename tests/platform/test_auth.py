@@ -244,3 +244,39 @@ def test_an_expired_trino_token_is_refused_and_the_client_fetches_a_new_one(
         cursor.execute("SELECT 2")
         assert cursor.fetchall() == [[2]]
     assert auth._bearer._token != first_token
+
+
+def test_a_refused_trino_token_is_replaced_and_the_query_sent_again(platform, platform_secrets):
+    """As after a revocation (a rotated realm key): Trino answers 401 to a token that has not
+    expired; the client forgets it, fetches one new token and resends the request once."""
+    import trino.dbapi
+
+    from lakehouse.trino_auth import ClientCredentials, ClientCredentialsAuthentication
+
+    auth = ClientCredentialsAuthentication(
+        ClientCredentials(
+            token_uri=platform.token_endpoint,
+            client_id="lakehouse-dbt",
+            client_secret=platform_secrets["client_lakehouse_dbt"],
+        )
+    )
+    with trino.dbapi.connect(
+        host="127.0.0.1",
+        port=platform.ports["trino"],
+        http_scheme="https",
+        user="service-account-lakehouse-dbt",
+        auth=auth,
+        http_session=trino_session(platform),
+    ) as connection:
+        cursor = connection.cursor()
+        cursor.execute("SELECT 1")
+        assert cursor.fetchall() == [[1]] and auth.tokens_fetched == 1
+        refused = _foreign_token(platform, platform.issuer, "trino")
+        assert _trino_info(platform, refused) == 401
+        auth._bearer._token = refused  # still "valid" by its lifetime: only Trino refuses it
+
+        cursor.execute("SELECT 2")
+
+        assert cursor.fetchall() == [[2]]
+    assert auth.tokens_fetched == 2
+    assert claims(auth._bearer._token)["azp"] == "lakehouse-dbt"

@@ -49,9 +49,12 @@ def recording_frame(exists: bool, fail_create: bool = False) -> tuple[Any, list[
         writeTo=lambda name: calls.append(("writeTo", name)) or RecordingWriter(calls, fail_create),
     )
     frame.limit = lambda n: calls.append(("limit", n)) or frame
+    frame.sortWithinPartitions = lambda *c: calls.append(("sortWithinPartitions", *c)) or frame
     return frame, calls
 
 
 def names(calls: list[tuple]) -> list[str]:
     """The calls that do something, without the writer's target and options."""
-    return [call[0] for call in calls if call[0] not in ("writeTo", "option")]
+    return [
+        call[0] for call in calls if call[0] not in ("writeTo", "option", "sortWithinPartitions")
+    ]

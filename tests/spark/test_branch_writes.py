@@ -60,6 +60,10 @@ def test_an_existing_table_is_written_on_the_restarted_branch_never_main(
     ]
     assert ("option", "snapshot-property.k", "v") in calls
     assert ">=(created_at, 2024-03-02 00:00:00" in calls[-1][1]
+    # One Parquet writer open at a time, rows by day: years of days fit in the heap.
+    write = calls.index(("writeTo", branches.branch_identifier(NAME, BRANCH)))
+    assert calls[write - 1] == ("sortWithinPartitions", "created_at")
+    assert ("option", "fanout-enabled", "false") in calls[write:]
 
 
 def test_a_new_table_is_created_empty_then_branched_so_main_gets_no_rows(

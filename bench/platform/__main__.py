@@ -1,20 +1,23 @@
-"""Embedded against the loopback platform, in one run (issue 12, item 6).
+"""Embedded against the loopback platform, in one run (issue 12, item 6): ``python bench/platform``.
 
-Not ``bench/platform.py``: run as a script, a file of that name would shadow the standard
-library's ``platform`` module for every bench script of this directory.
+A directory with a ``__main__.py`` rather than ``bench/platform.py``: run as a script, a file of
+that name would be imported as the standard library's ``platform`` by every bench script of this
+directory (a directory without ``__init__.py`` is only a namespace package, found after it).
 
 - The whole graph per layer at each size, on both runtimes: ``bench/e2e.py``'s children (one
   fresh process per layer: raw, staging, analytics, ml), once with no settings (embedded:
   SQLite catalog, local Spark, dbt-duckdb) and once with ``lakehouse platform env``'s (REST
   catalog behind Keycloak, S3, Spark Connect writing Iceberg natively, dbt-trino). The
-  platform's warehouse is emptied before each of its runs.
+  platform's warehouse is emptied before each of its runs. Medians of ``--reps``.
 - One analytics query (``ANALYTICS_QUERY``) through ``lakehouse sql``'s engines: DuckDB over
   the embedded tables, Trino over the platform's, token fetch included (a first query), then
   warm; medians of ``--query-reps``.
-- ``--platform-up``: ``make platform-down && make platform-up`` timed warm (cache kept); with
-  ``--cold`` the download cache (~/.cache/lakehouse) and the platform directory go first.
+- ``--platform-up``: ``make platform-down && make platform-up`` timed warm (cache kept) and
+  cold: a new platform directory and an empty download cache (``LOOPBACK_CACHE_DIR`` pointed at
+  a fresh temporary directory, so the real cache is left alone), after which the platform is
+  started again warm for the rest of the run.
 
-Needs the loopback platform up (``make platform-up``); medians of ``--reps`` per size.
+Needs the loopback platform up (``make platform-up``).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: sibling modules
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/: e2e and its siblings
 
 from e2e import LAYERS, _median, measure_size
 
@@ -82,13 +85,21 @@ def time_query(settings: dict[str, str], home: Path, reps: int) -> dict[str, flo
 
 
 def time_platform_up(cold: bool) -> float:
+    """Seconds of ``make platform-up`` after ``make platform-down``; ``cold``: nothing cached."""
     subprocess.run(["make", "platform-down"], cwd=REPO_ROOT, check=True, capture_output=True)
+    env = dict(os.environ)
+    with tempfile.TemporaryDirectory(prefix="bench-platform-cache-") as cache:
+        if cold:
+            shutil.rmtree(REPO_ROOT / ".lakehouse" / "platform", ignore_errors=True)
+            env["LOOPBACK_CACHE_DIR"] = cache
+        started = time.perf_counter()
+        subprocess.run(["make", "platform-up"], cwd=REPO_ROOT, env=env, check=True)
+        seconds = time.perf_counter() - started
+        if cold:  # its services run from the temporary cache: start them again from the real one
+            subprocess.run(["make", "platform-down"], cwd=REPO_ROOT, check=True)
     if cold:
-        shutil.rmtree(REPO_ROOT / ".lakehouse" / "platform", ignore_errors=True)
-        shutil.rmtree(Path.home() / ".cache" / "lakehouse", ignore_errors=True)
-    started = time.perf_counter()
-    subprocess.run(["make", "platform-up"], cwd=REPO_ROOT, check=True, capture_output=True)
-    return time.perf_counter() - started
+        subprocess.run(["make", "platform-up"], cwd=REPO_ROOT, check=True, capture_output=True)
+    return seconds
 
 
 def main() -> None:
@@ -98,12 +109,16 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=365, help="purchases over the last DAYS")
     parser.add_argument("--reps", type=int, default=1, help="fresh runs per size and runtime")
     parser.add_argument("--query-reps", type=int, default=5)
-    parser.add_argument("--platform-up", action="store_true", help="time make platform-up too")
-    parser.add_argument("--cold", action="store_true", help="... from an empty download cache")
+    parser.add_argument(
+        "--platform-up", action="store_true", help="time make platform-up, warm and cold, first"
+    )
     args = parser.parse_args()
     if args.platform_up:
-        label = "cold" if args.cold else "warm"
-        print(f"make platform-up ({label}): {time_platform_up(args.cold):.1f} s", flush=True)
+        print(f"make platform-up (warm): {time_platform_up(cold=False):.1f} s", flush=True)
+        print(f"make platform-up (cold): {time_platform_up(cold=True):.1f} s", flush=True)
+    sizes = [int(size) for size in args.sizes.split(",") if size]
+    if not sizes:
+        return
     subprocess.run(
         [sys.executable, "-m", "lakehouse.analytics.prepare", "--target", "trino"],
         cwd=REPO_ROOT,
@@ -114,7 +129,7 @@ def main() -> None:
     print(f"logs in {scratch}", flush=True)
     layers: dict[tuple[int, str], dict[str, dict[str, float]]] = {}
     queries: dict[tuple[int, str], dict[str, float]] = {}
-    for size in (int(size) for size in args.sizes.split(",")):
+    for size in sizes:
         for runtime in RUNTIMES:
             settings = runtime_settings(runtime)
             runs = []
