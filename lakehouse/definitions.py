@@ -58,18 +58,12 @@ class LocationSettingsError(SettingsError):
     with it (Dagster's UI and ``dagster definitions validate`` show it first)."""
 
 
-def settings_line(error: SettingsError) -> str:
-    """A settings error's heading and problems on one line (it lists one problem a line)."""
-    head, *problems = [line.strip(" -") for line in str(error).strip().splitlines()]
-    return f"{head} {'; '.join(problems)}" if problems else head
-
-
 def _settings(environ: Mapping[str, str] | None) -> Settings:
     try:
         return get_settings() if environ is None else load_settings(dict(environ))
     except SettingsError as error:
         _print_alone_when_uncaught()
-        raise LocationSettingsError(settings_line(error)) from None
+        raise LocationSettingsError(error.one_line()) from None
 
 
 def _print_alone_when_uncaught() -> None:

@@ -27,6 +27,12 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 class SettingsError(ValueError):
     """A setting is missing or wrong; the message names the variable and what it expects."""
 
+    def one_line(self) -> str:
+        """The heading and its problems (one a line in the message) as the one line a CLI or
+        the code location's load error shows."""
+        head, *problems = [line.strip(" -") for line in str(self).strip().splitlines()]
+        return f"{head} {'; '.join(problems)}" if problems else head
+
 
 class CoreSettings(BaseModel):
     """Runtime, catalog, storage and engine settings (the upkeep's are in settings_upkeep.py)."""

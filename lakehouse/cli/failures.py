@@ -41,9 +41,8 @@ def known_line(error: BaseException) -> str | None:
 def _known(error: BaseException) -> str | None:
     from lakehouse.raw.sync import ExtractionError
 
-    if isinstance(error, SettingsError):  # one problem a line after a heading: one line
-        head, *problems = [line.strip(" -") for line in str(error).strip().splitlines()]
-        return f"{head} {'; '.join(problems)}" if problems else head
+    if isinstance(error, SettingsError):
+        return error.one_line()
     if isinstance(error, ExtractionError):
         return str(error).strip().splitlines()[0]
     if isinstance(error, CatalogUnavailableError):
