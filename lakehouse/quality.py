@@ -6,6 +6,7 @@ validated: with pyspark installed it imports ``pyspark.pandas`` eagerly (~3 s), 
 every code-location load.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -76,23 +77,34 @@ CHUNK_ROWS = 500_000
 
 
 def validate_rows(
-    schema: "pa.DataFrameSchema", table: pyarrow_.Table, *, chunk_rows: int = CHUNK_ROWS
+    schema: "pa.DataFrameSchema",
+    table: "pyarrow_.Table | Iterable[pyarrow_.Table]",
+    *,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> RowValidation:
     """``validate_table`` that also says which rows broke which rule (for the quarantine).
 
-    A table longer than ``chunk_rows`` is validated chunk by chunk, its ``unique`` columns
-    over the whole table in Arrow (a chunk only sees its own duplicates), with the same report.
+    A table longer than ``chunk_rows`` is validated chunk by chunk, and so are chunks given
+    in order (an audit streaming a table): ``unique`` columns are checked over all the rows in
+    Arrow (a chunk only sees its own duplicates), and the report is the same.
     """
-    if table.num_rows <= chunk_rows:
-        return _validate_frame(schema, table)
+    if isinstance(table, pyarrow_.Table):
+        if table.num_rows <= chunk_rows:
+            return _validate_frame(schema, table)
+        table = [table.slice(offset, chunk_rows) for offset in range(0, table.num_rows, chunk_rows)]
     unique = [name for name, column in schema.columns.items() if column.unique]
     relaxed = schema.update_columns({name: {"unique": False} for name in unique})
-    parts = [
-        _validate_frame(relaxed, table.slice(offset, chunk_rows), offset)
-        for offset in range(0, table.num_rows, chunk_rows)
-    ]
-    parts += [_duplicates(table, name) for name in unique if name in table.column_names]
-    return _merge(parts, table.num_rows)
+    parts: list[RowValidation] = []
+    keys: list[pyarrow_.Table] = []
+    rows = 0
+    for chunk in table:
+        parts.append(_validate_frame(relaxed, chunk, rows))
+        keys.append(chunk.select([name for name in unique if name in chunk.column_names]))
+        rows += chunk.num_rows
+    if keys:
+        columns = pyarrow_.concat_tables(keys, promote_options="permissive")
+        parts += [_duplicates(columns, name) for name in columns.column_names]
+    return _merge(parts, rows)
 
 
 def _duplicates(table: pyarrow_.Table, column: str) -> RowValidation:

@@ -27,7 +27,7 @@ from lakehouse.catalog import shared_catalog
 from lakehouse.engine_conf import spark_catalog_conf
 from lakehouse.iceberg.writes import window_filter
 from lakehouse.settings import PREFIX, Settings, SettingsError
-from lakehouse.staging.spill import is_local, spill_to_spark
+from lakehouse.staging.spill import file_batches, is_local, spill_to_spark
 
 Window = tuple[dt.datetime, dt.datetime]
 
@@ -139,11 +139,11 @@ class SparkResource(PySparkResource):
             if time_column is None:
                 raise ValueError(f"{'.'.join(identifier)}: a window needs its time column")
             row_filter = window_filter(time_column, window)
-        scan = shared_catalog(settings).load_table(identifier).scan(row_filter=row_filter)
+        table = shared_catalog(settings).load_table(identifier)
         spark = self.spark_session
         if not is_local(spark):
-            return spark.createDataFrame(scan.to_arrow())
-        return spill_to_spark(spark, scan.to_arrow_batch_reader(), self._spill_directory())
+            return spark.createDataFrame(table.scan(row_filter=row_filter).to_arrow())
+        return spill_to_spark(spark, file_batches(table, row_filter), self._spill_directory())
 
     def _spill_directory(self) -> Path:
         if not self._spills:
