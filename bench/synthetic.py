@@ -50,10 +50,11 @@ def _airbyte_columns(stream: str, ids: np.ndarray, extracted: int) -> dict[str, 
     }
 
 
-def users(count: int, *, before: dt.datetime, seed: int = 1) -> pa.Table:
-    """``count`` users created in the year before ``before``; ids 1..count, e-mails unique."""
+def users(count: int, *, before: dt.datetime, seed: int = 1, first_id: int = 1) -> pa.Table:
+    """``count`` users created in the year before ``before``; ids from ``first_id``, e-mails
+    unique."""
     rng = np.random.default_rng(seed)
-    ids = np.arange(1, count + 1, dtype=np.int64)
+    ids = np.arange(first_id, first_id + count, dtype=np.int64)
     end = _micros(before)
     created = rng.integers(end - 365 * _DAY_US, end, count)
     address = pa.StructArray.from_arrays(
@@ -116,6 +117,7 @@ def purchases(
     users: int,
     first_id: int = 1,
     seed: int = 3,
+    extracted: dt.datetime | None = None,
 ) -> pa.Table:
     """``count`` purchases created uniformly in ``[start, end)``; 70% paid, 10% of those returned."""
     rng = np.random.default_rng(seed)
@@ -139,18 +141,74 @@ def purchases(
         "returned_at": pa.array(returned.astype("datetime64[us]"), mask=~is_returned).cast(
             pa.timestamp("us", tz="UTC")
         ),
-        **_airbyte_columns("purchases", ids, _micros(end)),
+        **_airbyte_columns("purchases", ids, _micros(extracted or end)),
     }
     return pa.table(columns, schema=STREAMS_BY_NAME["purchases"].schema)
 
 
-def build_synthetic_raw_asset(batches: dict[str, pa.Table]) -> dg.AssetsDefinition:
+# Rows per generated batch of a stream: the whole of one at 10M rows (users ~2.6 GB in Arrow)
+# would not fit the bench's memory bound, so the large streams are generated batch by batch.
+STREAM_BATCH_ROWS = 500_000
+
+
+def _reader(schema: pa.Schema, tables: Iterator[pa.Table]) -> pa.RecordBatchReader:
+    return pa.RecordBatchReader.from_batches(
+        schema, (batch for table in tables for batch in table.to_batches())
+    )
+
+
+def users_stream(count: int, *, before: dt.datetime, seed: int = 1) -> pa.RecordBatchReader:
+    """``users`` generated ``STREAM_BATCH_ROWS`` at a time (ids 1..count), as a reader."""
+    starts = range(1, count + 1, STREAM_BATCH_ROWS)
+    return _reader(
+        STREAMS_BY_NAME["users"].schema,
+        (
+            users(
+                min(STREAM_BATCH_ROWS, count + 1 - first),
+                before=before,
+                seed=seed + n,
+                first_id=first,
+            )
+            for n, first in enumerate(starts)
+        ),
+    )
+
+
+def purchases_stream(
+    count: int, *, start: dt.datetime, end: dt.datetime, users: int, seed: int = 3
+) -> pa.RecordBatchReader:
+    """``purchases`` generated in time order, one slice of ``[start, end)`` per batch, so a day's
+    rows come in one or two batches (a connector reads by cursor the same way)."""
+    slices = max(1, -(-count // STREAM_BATCH_ROWS))
+    span = (end - start) / slices
+
+    def tables() -> Iterator[pa.Table]:
+        for n in range(slices):
+            first, last = count * n // slices, count * (n + 1) // slices
+            yield purchases(
+                last - first,
+                start=start + span * n,
+                end=start + span * (n + 1),
+                users=users,
+                first_id=first + 1,
+                seed=seed + n,
+                extracted=end,
+            )
+
+    return _reader(STREAMS_BY_NAME["purchases"].schema, tables())
+
+
+Batch = pa.Table | pa.RecordBatchReader
+
+
+def build_synthetic_raw_asset(batches: dict[str, Batch]) -> dg.AssetsDefinition:
     """The embedded raw multi-asset's keys and write metadata (``write_metadata``), emitting
-    ``batches`` (stream name -> table) instead of running the connector."""
+    ``batches`` (stream name -> table, or a reader the IO manager streams) instead of running
+    the connector. A reader is read once: the asset runs once per build."""
     outs = {
         stream.asset_key.to_python_identifier(): dg.AssetOut.from_spec(
             raw_asset_spec(stream).merge_attributes(metadata=write_metadata(stream)),
-            dagster_type=pa.Table,
+            dagster_type=dg.Any,
             is_required=False,
         )
         for stream in STREAMS

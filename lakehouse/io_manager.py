@@ -27,7 +27,7 @@ from pyiceberg.types import DateType
 
 from lakehouse.catalog import shared_catalog
 from lakehouse.governance.audit import audit_store
-from lakehouse.iceberg.arrow import to_arrow, wants_pandas
+from lakehouse.iceberg.arrow import to_writable, wants_pandas
 from lakehouse.iceberg.branches import NoSuchBranchError, audit_branch, branch_head
 from lakehouse.iceberg.writes import WriteRequest, WriteRequestError, window_filter, write
 from lakehouse.io_metadata import materialization_metadata
@@ -109,7 +109,10 @@ def audited_write_request(context: dg.OutputContext) -> WriteRequest:
 
 
 class IcebergIOManager(dg.ConfigurableIOManager):
-    """Stores outputs (Arrow, pandas) as Iceberg tables; loads inputs as Arrow or pandas."""
+    """Stores outputs (Arrow, pandas) as Iceberg tables; loads inputs as Arrow or pandas.
+
+    An output that is a ``pyarrow.RecordBatchReader`` is written chunk by chunk in one commit,
+    so a large batch never has to be in memory at once."""
 
     settings: dg.ResourceDependency[Settings]
 
@@ -123,7 +126,7 @@ class IcebergIOManager(dg.ConfigurableIOManager):
         branch = request.branch
         result = write(
             self.get_catalog(),
-            to_arrow(obj),
+            to_writable(obj),
             request,
             commit_timeout_seconds=self.settings.commit_timeout_seconds,
         )

@@ -6,6 +6,7 @@ validated: with pyspark installed it imports ``pyspark.pandas`` eagerly (~3 s), 
 every code-location load.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -70,8 +71,89 @@ def validate_table(schema: "pa.DataFrameSchema", table: pyarrow_.Table) -> Quali
     return validate_rows(schema, table).report
 
 
-def validate_rows(schema: "pa.DataFrameSchema", table: pyarrow_.Table) -> RowValidation:
-    """``validate_table`` that also says which rows broke which rule (for the quarantine)."""
+# Rows validated per pandas frame: the pandas copy of a chunk (object strings) is several
+# times its Arrow size, so a whole 10M-row table at once would need tens of GB.
+CHUNK_ROWS = 500_000
+
+
+def validate_rows(
+    schema: "pa.DataFrameSchema",
+    table: "pyarrow_.Table | Iterable[pyarrow_.Table]",
+    *,
+    chunk_rows: int = CHUNK_ROWS,
+) -> RowValidation:
+    """``validate_table`` that also says which rows broke which rule (for the quarantine).
+
+    A table longer than ``chunk_rows`` is validated chunk by chunk, and so are chunks given
+    in order (an audit streaming a table): ``unique`` columns are checked over all the rows in
+    Arrow (a chunk only sees its own duplicates), and the report is the same.
+    """
+    if isinstance(table, pyarrow_.Table):
+        if table.num_rows <= chunk_rows:
+            return _validate_frame(schema, table)
+        table = [table.slice(offset, chunk_rows) for offset in range(0, table.num_rows, chunk_rows)]
+    unique = [name for name, column in schema.columns.items() if column.unique]
+    relaxed = schema.update_columns({name: {"unique": False} for name in unique})
+    parts: list[RowValidation] = []
+    keys: list[pyarrow_.Table] = []
+    rows = 0
+    for chunk in table:
+        parts.append(_validate_frame(relaxed, chunk, rows))
+        keys.append(chunk.select([name for name in unique if name in chunk.column_names]))
+        rows += chunk.num_rows
+    if keys:
+        columns = pyarrow_.concat_tables(keys, promote_options="permissive")
+        parts += [_duplicates(columns, name) for name in columns.column_names]
+    return _merge(parts, rows)
+
+
+def _duplicates(table: pyarrow_.Table, column: str) -> RowValidation:
+    """Pandera's ``field_uniqueness`` over the whole table: every row whose value repeats."""
+    import pyarrow.compute as pc
+
+    counts = table.select([column]).group_by(column).aggregate([([], "count_all")])
+    repeated = counts.filter(pc.greater(counts["count_all"], 1)).column(column)
+    if len(repeated) == 0:
+        return RowValidation(QualityReport(table.num_rows, []), {}, [])
+    mask = pc.is_in(table.column(column), value_set=repeated.combine_chunks())
+    rows = pc.indices_nonzero(mask).to_pylist()
+    examples = [str(value)[:40] for value in table.column(column).take(rows[:3]).to_pylist()]
+    failure = Failure(column, "field_uniqueness", len(rows), examples)
+    by_row = {row: [(column, "field_uniqueness")] for row in rows}
+    return RowValidation(QualityReport(table.num_rows, [failure]), by_row, [])
+
+
+def _merge(parts: list[RowValidation], rows: int) -> RowValidation:
+    """One validation of the whole table from its chunks' (row positions already absolute)."""
+    merged: dict[tuple[str, str], Failure] = {}
+    for part in parts:
+        for failure in part.report.failures:
+            key = (failure.column, failure.check)
+            if failure.check == "column_in_dataframe":  # each chunk reports the whole chunk
+                merged[key] = Failure(*key, rows, failure.examples)
+            elif (seen := merged.get(key)) is None:
+                merged[key] = failure
+            else:
+                examples = (seen.examples + failure.examples)[:3]
+                merged[key] = Failure(*key, seen.bad_rows + failure.bad_rows, examples)
+    # pandera's order: by column and check, missing columns (no column of their own) last.
+    keys = sorted(merged, key=lambda key: (key[1] == "column_in_dataframe", key))
+    order = {key: position for position, key in enumerate(keys)}
+    by_row: dict[int, list[tuple[str, str]]] = {}
+    for part in parts:
+        for row, broken in part.by_row.items():
+            by_row.setdefault(row, []).extend(broken)
+    by_row = {row: sorted(by_row[row], key=order.__getitem__) for row in sorted(by_row)}
+    failures = [merged[key] for key in keys]
+    with_rows = {pair for broken in by_row.values() for pair in broken}
+    table_level = [f for f in failures if (f.column, f.check) not in with_rows]
+    return RowValidation(QualityReport(rows, failures), by_row, table_level)
+
+
+def _validate_frame(
+    schema: "pa.DataFrameSchema", table: pyarrow_.Table, offset: int = 0
+) -> RowValidation:
+    """One pandas frame's validation; row positions start at ``offset``."""
     import pandas as pd
     import pandera.errors
 
@@ -84,7 +166,8 @@ def validate_rows(schema: "pa.DataFrameSchema", table: pyarrow_.Table) -> RowVal
         pyarrow_.bool_(): pd.BooleanDtype(),
     }
     frame = table.to_pandas(types_mapper=nullable.get)
-    frame.index = pd.RangeIndex(len(frame))  # row positions, whatever the Arrow metadata says
+    # Row positions, whatever the Arrow metadata says.
+    frame.index = pd.RangeIndex(offset, offset + len(frame))
     try:
         schema.validate(frame, lazy=True)
     except pandera.errors.SchemaErrors as errors:

@@ -157,6 +157,11 @@ class CoreSettings(BaseModel):
         4, ge=1, description="spark.sql.shuffle.partitions of the local session (small batches)"
     )
     spark_driver_memory: str = Field("1g", description="driver memory of the local Spark session")
+    duckdb_memory_limit: str = Field(
+        "2GB",
+        description="memory_limit of dbt-duckdb's DuckDB (embedded analytics); larger joins and "
+        "sorts spill to dbt/target/duckdb_tmp (dbt/profiles.yml)",
+    )
     backfill_rows_per_run: int = Field(
         2_000_000,
         ge=1,

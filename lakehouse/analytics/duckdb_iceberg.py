@@ -8,10 +8,12 @@ writes go back through pyiceberg (``lakehouse.iceberg.write``).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import importlib
 import json
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import cast
 from urllib.parse import unquote, urlsplit
@@ -110,11 +112,15 @@ def _drop(conn: duckdb.DuckDBPyConnection, schema: str, name: str) -> None:
         conn.execute(f'DROP {kind} "{schema}"."{name}"')
 
 
-def relation_to_arrow(conn: duckdb.DuckDBPyConnection, relation: str) -> pa.Table:
-    """All rows of a DuckDB relation as one Arrow table, on a cursor of its own."""
+@contextlib.contextmanager
+def relation_batches(
+    conn: duckdb.DuckDBPyConnection, relation: str
+) -> Iterator[pa.RecordBatchReader]:
+    """A DuckDB relation's rows as a record batch reader, on a cursor of its own (open while
+    the reader is read)."""
     cursor = conn.cursor()
     try:
-        return cursor.execute(f"SELECT * FROM {relation}").fetch_arrow_table()
+        yield cursor.execute(f"SELECT * FROM {relation}").fetch_record_batch()
     finally:
         cursor.close()
 

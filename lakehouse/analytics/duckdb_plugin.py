@@ -24,7 +24,7 @@ from lakehouse.analytics.duckdb_iceberg import (
     expose_table,
     load_iceberg_extension,
     log_file_reads,
-    relation_to_arrow,
+    relation_batches,
 )
 from lakehouse.catalog import build_catalog
 from lakehouse.iceberg.writes import write
@@ -76,13 +76,16 @@ class Plugin(BasePlugin):
         if schema is None or name is None:  # dbt names every model's relation
             raise RuntimeError(f"the lakehouse plugin cannot store an unnamed relation {relation}")
         identifier = (schema, name)
-        data = relation_to_arrow(self._conn, relation.render())
         request = model_write_request(identifier, target_config.config, os.environ)
         catalog = self.catalog()
         assert self._settings is not None  # set with the catalog
-        result = write(
-            catalog, data, request, commit_timeout_seconds=self._settings.commit_timeout_seconds
-        )
+        with relation_batches(self._conn, relation.render()) as data:  # streamed, not whole
+            result = write(
+                catalog,
+                data,
+                request,
+                commit_timeout_seconds=self._settings.commit_timeout_seconds,
+            )
         expose_table(self._conn, schema, name, result.table)
         if target_config.location is not None:  # the view reads Iceberg now, not the file
             Path(target_config.location.path).unlink(missing_ok=True)

@@ -6,12 +6,13 @@ imported only by the assets that use them, never at code-location load.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pyarrow as pa
 
-ArrowConverter = Callable[[Any], pa.Table]
+# A converter may stream: a RecordBatchReader is written batch by batch (``to_writable``).
+ArrowConverter = Callable[[Any], pa.Table | pa.RecordBatchReader]
 
 PANDAS_DATAFRAME = "pandas.core.frame.DataFrame"
 
@@ -21,16 +22,36 @@ def _from_pandas(frame: Any) -> pa.Table:
     return pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
 
 
-def _from_batch_reader(reader: pa.RecordBatchReader) -> pa.Table:
-    return reader.read_all()
-
-
 _CONVERTERS: dict[str, ArrowConverter] = {
     "pyarrow.lib.Table": lambda table: table,
     "pyarrow.lib.RecordBatch": lambda batch: pa.Table.from_batches([batch]),
-    "pyarrow.lib.RecordBatchReader": _from_batch_reader,
+    "pyarrow.lib.RecordBatchReader": lambda reader: reader,
     PANDAS_DATAFRAME: _from_pandas,
 }
+
+
+# A streamed write gathers a reader's batches into tables of about this size: big enough that
+# a partition's rows land in few files, small enough that memory holds one at a time.
+WRITE_CHUNK_BYTES = 256 * 1024 * 1024
+
+
+def table_chunks(
+    data: pa.Table | pa.RecordBatchReader, max_bytes: int = WRITE_CHUNK_BYTES
+) -> Iterator[pa.Table]:
+    """A table as it is; a reader's batches gathered into tables of about ``max_bytes``."""
+    if isinstance(data, pa.Table):
+        yield data
+        return
+    pending: list[pa.RecordBatch] = []
+    size = 0
+    for batch in data:
+        pending.append(batch)
+        size += batch.nbytes
+        if size >= max_bytes:
+            yield pa.Table.from_batches(pending, schema=data.schema)
+            pending, size = [], 0
+    if pending:
+        yield pa.Table.from_batches(pending, schema=data.schema)
 
 
 def _qualified_name(cls: type) -> str:
@@ -44,6 +65,13 @@ def register_arrow_converter(qualified_class_name: str, converter: ArrowConverte
 
 def to_arrow(value: Any) -> pa.Table:
     """The Arrow table for an asset output (subclasses match their base's converter)."""
+    converted = to_writable(value)
+    return converted.read_all() if isinstance(converted, pa.RecordBatchReader) else converted
+
+
+def to_writable(value: Any) -> pa.Table | pa.RecordBatchReader:
+    """What a write takes: a ``RecordBatchReader`` (streamed, chunk by chunk) where the value
+    or its converter gives one, else an Arrow table."""
     for cls in type(value).__mro__:
         converter = _CONVERTERS.get(_qualified_name(cls))
         if converter is not None:

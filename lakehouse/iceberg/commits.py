@@ -94,7 +94,9 @@ class CommitPlan:
     ``branch`` (``main`` unless an audit branch)."""
 
     data_files: tuple[DataFile, ...]
-    delete_filter: BooleanExpression | None = None
+    # A callable is called only when the branch has rows to delete from: an upsert's key filter
+    # (one literal per key) is not built for the first write of a table.
+    delete_filter: BooleanExpression | Callable[[], BooleanExpression] | None = None
     snapshot_properties: Mapping[str, str] = field(default_factory=dict)
     commit_id: str = field(default_factory=new_commit_id)
     branch: str = MAIN_BRANCH
@@ -158,9 +160,14 @@ def _commit_once(table: Table, plan: CommitPlan) -> None:
     properties = plan.properties
     txn = CachedTransaction(table)
     if plan.delete_filter is not None and table.snapshot_by_name(plan.branch) is not None:
+        delete = plan.delete_filter
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", "Delete operation did not match any records")
-            txn.delete(plan.delete_filter, snapshot_properties=properties, branch=plan.branch)
+            txn.delete(
+                delete if isinstance(delete, BooleanExpression) else delete(),
+                snapshot_properties=properties,
+                branch=plan.branch,
+            )
     # pyiceberg refuses a branch write to a table with no snapshot at all (its ref requirement
     # fails), so the first write of a new table is a snapshot with no ref, then the branch is
     # pointed at it; no one else writes a run's audit branch, so no requirement is lost.
@@ -224,7 +231,7 @@ def commit(
     landed_state = "nothing was committed"
     if isinstance(last_error, RETRYABLE_ERRORS):
         if io is not None:
-            _delete_quietly(io, plan.data_files)  # these errors guarantee it did not land
+            delete_quietly(io, plan.data_files)  # these errors guarantee it did not land
     else:
         try:  # one last look: the ambiguous attempt may have landed
             current = catalog.load_table(identifier)
@@ -263,7 +270,7 @@ def retry_on_conflict(
         current = catalog.load_table(identifier)
 
 
-def _delete_quietly(io: FileIO, files: Iterable[DataFile]) -> None:
+def delete_quietly(io: FileIO, files: Iterable[DataFile]) -> None:
     for data_file in files:
         try:
             io.delete(data_file.file_path)

@@ -6,8 +6,9 @@ This is the IO manager's write without Dagster, so scripts, benchmarks and tests
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal, get_args
 
@@ -23,14 +24,15 @@ from pyiceberg.expressions import (
     LessThan,
     LessThanOrEqual,
 )
+from pyiceberg.manifest import DataFile
 from pyiceberg.table import Table
 from pyiceberg.table.refs import MAIN_BRANCH
 from pyiceberg.table.snapshots import Snapshot
 from pyiceberg.table.upsert_util import create_match_filter, has_duplicate_rows
 
-from lakehouse.iceberg.arrow import normalise
+from lakehouse.iceberg.arrow import WRITE_CHUNK_BYTES, normalise, table_chunks
 from lakehouse.iceberg.branches import start_branch
-from lakehouse.iceberg.commits import CommitPlan, commit, retry_on_conflict
+from lakehouse.iceberg.commits import CommitPlan, commit, delete_quietly, retry_on_conflict
 from lakehouse.iceberg.files import write_data_files
 from lakehouse.iceberg.schema import add_day_partition, conform, evolve
 from lakehouse.iceberg.unreachable import names_unreachable_catalog
@@ -176,22 +178,30 @@ def check_rows_in_window(data: pa.Table, request: WriteRequest) -> None:
     )
 
 
-def _delete_filter(data: pa.Table, request: WriteRequest) -> BooleanExpression | None:
+def _delete_filter(
+    request: WriteRequest, keys: pa.Table | None, *, days: bool
+) -> BooleanExpression | Callable[[], BooleanExpression] | None:
+    """What the write replaces: the window (or everything) for an overwrite, the batch's keys
+    (built only if the table has rows to match) for an upsert, nothing for an append."""
     window = None
     if request.window is not None and request.partition_column is not None:
-        days = pa.types.is_date32(data.column(request.partition_column).type)
         window = window_filter(request.partition_column, request.window, days=days)
     if request.mode == "append":
         return None
     if request.mode == "overwrite":
         return window or AlwaysTrue()
-    if data.num_rows == 0:
+    if keys is None or keys.num_rows == 0:
         return None
-    keys = And(
-        *_key_ranges(data, request.upsert_keys),
-        create_match_filter(data, list(request.upsert_keys)),
-    )
-    return keys if window is None else And(window, keys)
+
+    def matching() -> BooleanExpression:
+        assert keys is not None
+        filters = And(
+            *_key_ranges(keys, request.upsert_keys),
+            create_match_filter(keys, list(request.upsert_keys)),
+        )
+        return filters if window is None else And(window, filters)
+
+    return matching
 
 
 def _key_ranges(data: pa.Table, keys: tuple[str, ...]) -> list[BooleanExpression]:
@@ -216,11 +226,26 @@ def _check_upsert_keys(data: pa.Table, request: WriteRequest) -> None:
     missing = [key for key in request.upsert_keys if key not in data.column_names]
     if missing:
         raise WriteRequestError(f"{request.name}: upsert_keys {missing} are not in the batch")
-    if has_duplicate_rows(data, list(request.upsert_keys)):
+
+
+def _check_unique_keys(keys: pa.Table, request: WriteRequest) -> None:
+    if has_duplicate_rows(keys, list(request.upsert_keys)):
         raise WriteRequestError(
             f"{request.name}: the batch holds duplicate rows for upsert_keys "
             f"{list(request.upsert_keys)}; an upsert needs one row per key"
         )
+
+
+def _checked(data: pa.Table, request: WriteRequest) -> pa.Table:
+    """One chunk normalised and checked against the request (columns, window, keys)."""
+    data = normalise(data)
+    if request.partition_column:
+        _time_column(data, request)
+    if request.window is not None:
+        check_rows_in_window(data, request)
+    if request.mode == "upsert":
+        _check_upsert_keys(data, request)
+    return data
 
 
 def load_or_create_table(
@@ -244,26 +269,30 @@ def load_or_create_table(
 @names_unreachable_catalog
 def write(
     catalog: Catalog,
-    data: pa.Table,
+    data: pa.Table | pa.RecordBatchReader,
     request: WriteRequest,
     *,
     commit_timeout_seconds: float = 120.0,
+    chunk_bytes: int = WRITE_CHUNK_BYTES,
 ) -> WriteResult:
     """Write ``data`` as ``request`` says, in one atomic data commit that lands exactly once
-    (on ``request.branch``, restarted at main's head, when one is given)."""
-    data = normalise(data)
-    if request.partition_column:
-        _time_column(data, request)
-    if request.window is not None:
-        check_rows_in_window(data, request)
-    if request.mode == "upsert":
-        _check_upsert_keys(data, request)
-    table = load_or_create_table(catalog, request.identifier, data.schema, request.partition_column)
-    data = conform(table, data)
+    (on ``request.branch``, restarted at main's head, when one is given).
+
+    A ``RecordBatchReader`` is written chunk by chunk (``table_chunks``), so memory holds one
+    chunk and the upsert keys, not the whole batch; it is still one commit."""
+    chunks = table_chunks(data, chunk_bytes)
+    head = next(chunks, None)
+    first = _checked(data.schema.empty_table() if head is None else head, request)
+    if request.mode == "upsert" and isinstance(data, pa.Table):
+        _check_unique_keys(first, request)  # before any file is written
+    table = load_or_create_table(
+        catalog, request.identifier, first.schema, request.partition_column
+    )
+    schema = conform(table, first).schema
     table, _ = retry_on_conflict(
         catalog,
         request.identifier,
-        lambda current: evolve(current, data.schema, request.partition_column),
+        lambda current: evolve(current, schema, request.partition_column),
         timeout_seconds=commit_timeout_seconds,
         table=table,
     )
@@ -277,13 +306,32 @@ def write(
             table=table,
         )
         properties[REQUEST_PROPERTY] = request.to_json()
+    files: list[DataFile] = []
+    keys: list[pa.Table] = []
+    rows = 0
+    try:
+        for chunk in itertools.chain([first], (_checked(c, request) for c in chunks)):
+            chunk = conform(table, chunk)
+            files += write_data_files(table, chunk)
+            rows += chunk.num_rows
+            if request.mode == "upsert":
+                keys.append(chunk.select(list(request.upsert_keys)))
+        keyed = pa.concat_tables(keys) if keys else None
+        if keyed is not None and not isinstance(data, pa.Table):
+            _check_unique_keys(keyed, request)
+    except BaseException:
+        delete_quietly(table.io, files)  # nothing committed refers to them
+        raise
+    days = bool(request.partition_column) and pa.types.is_date32(
+        first.schema.field(request.partition_column).type
+    )
     plan = CommitPlan(
-        data_files=tuple(write_data_files(table, data)),
-        delete_filter=_delete_filter(data, request),
+        data_files=tuple(files),
+        delete_filter=_delete_filter(request, keyed, days=days),
         snapshot_properties=properties,
         branch=request.branch or MAIN_BRANCH,
     )
     table, snapshot = commit(
         catalog, request.identifier, plan, timeout_seconds=commit_timeout_seconds, table=table
     )
-    return WriteResult(table, snapshot, data.num_rows, plan.commit_id)
+    return WriteResult(table, snapshot, rows, plan.commit_id)

@@ -1,6 +1,7 @@
 """The staging layer: cleaned, typed, deduplicated raw tables, built by Spark transforms.
 
-Importing it teaches the Iceberg IO manager to store Spark DataFrames (via ``toArrow()``);
+Importing it teaches the Iceberg IO manager to store Spark DataFrames (streamed through
+Parquet from a local session, ``toArrow()`` from Spark Connect; ``spill``);
 the converter is keyed by class name, so pyspark itself is not imported for it.
 """
 
@@ -12,7 +13,8 @@ from lakehouse.staging.assets import (
 )
 from lakehouse.staging.checks import build_staging_checks
 from lakehouse.staging.io_manager import SparkIcebergIOManager
-from lakehouse.staging.resources import SparkResource, build_spark_resource, spark_to_arrow
+from lakehouse.staging.resources import SparkResource, build_spark_resource
+from lakehouse.staging.spill import spark_to_arrow
 from lakehouse.staging.tables import STAGING_TABLES, STAGING_TABLES_BY_NAME
 
 # Classic and Spark Connect DataFrames both subclass this one; the IO manager matches the MRO.

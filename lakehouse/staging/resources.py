@@ -10,20 +10,24 @@ settings, decided in ``spark_config`` and ``native_iceberg``; the assets never b
 # (`dg.ResourceDependency[Settings]`) as objects.
 
 import datetime as dt
+import shutil
+import tempfile
 import threading
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import pyarrow as pa
 from dagster_pyspark import PySparkResource
 from dagster_pyspark.resources import spark_session_from_config
+from pydantic import PrivateAttr
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression
 
 from lakehouse.catalog import shared_catalog
 from lakehouse.engine_conf import spark_catalog_conf
 from lakehouse.iceberg.writes import window_filter
 from lakehouse.settings import PREFIX, Settings, SettingsError
+from lakehouse.staging.spill import file_batches, is_local, spill_to_spark
 
 Window = tuple[dt.datetime, dt.datetime]
 
@@ -50,6 +54,8 @@ def spark_config(settings: Settings) -> dict[str, str]:
             "spark.driver.memory": settings.spark_driver_memory,
             "spark.driver.extraJavaOptions": DRIVER_JAVA_OPTIONS,
             "spark.sql.shuffle.partitions": str(settings.spark_shuffle_partitions),
+            # Parquet the IO manager reads back (``spill``): microsecond timestamps, not INT96.
+            "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
             "spark.ui.enabled": "false",
             "spark.ui.showConsoleProgress": "false",
         }
@@ -92,6 +98,7 @@ class SparkResource(PySparkResource):
     """
 
     settings: dg.ResourceDependency[Settings]
+    _spills: list[Path] = PrivateAttr(default_factory=list)  # this run's input files
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         """Start nothing at run start: the session starts on first use (see process_session)."""
@@ -116,7 +123,8 @@ class SparkResource(PySparkResource):
         """A Spark DataFrame of an Iceberg table, only ``window``'s rows if given.
 
         Natively through Spark's catalog on the platform; elsewhere pyiceberg scans with the
-        window as row filter (files outside it are skipped) and Spark gets the Arrow batch.
+        window as row filter (files outside it are skipped) and a local Spark reads the rows
+        from a Parquet file written batch by batch (``spill``), a Connect one gets them in Arrow.
         """
         settings = self.settings
         if native_iceberg(settings):
@@ -132,24 +140,23 @@ class SparkResource(PySparkResource):
                 raise ValueError(f"{'.'.join(identifier)}: a window needs its time column")
             row_filter = window_filter(time_column, window)
         table = shared_catalog(settings).load_table(identifier)
-        return self.spark_session.createDataFrame(table.scan(row_filter=row_filter).to_arrow())
+        spark = self.spark_session
+        if not is_local(spark):
+            return spark.createDataFrame(table.scan(row_filter=row_filter).to_arrow())
+        return spill_to_spark(spark, file_batches(table, row_filter), self._spill_directory())
+
+    def _spill_directory(self) -> Path:
+        if not self._spills:
+            self._spills.append(Path(tempfile.mkdtemp(prefix="lakehouse-spark-in-")))
+        return self._spills[0]
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        """The run's input files go with the run (its DataFrames were written by then)."""
+        for directory in self._spills:
+            shutil.rmtree(directory, ignore_errors=True)
+        self._spills.clear()
 
 
 def build_spark_resource(settings: Settings) -> SparkResource:
     """The staging Spark resource for ``settings``."""
     return SparkResource(spark_config=spark_config(settings), settings=settings)
-
-
-def spark_to_arrow(df: Any) -> pa.Table:
-    """``toArrow()``, keeping column comments as Arrow ``doc`` metadata (Iceberg column docs)."""
-    table = df.toArrow()
-    comments = {field.name: field.metadata.get("comment") for field in df.schema.fields}
-    schema = pa.schema(
-        [
-            field.with_metadata({b"doc": comments[field.name].encode()})
-            if comments.get(field.name)
-            else field
-            for field in table.schema
-        ]
-    )
-    return pa.Table.from_batches(table.to_batches(), schema=schema)

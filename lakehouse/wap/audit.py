@@ -18,18 +18,19 @@ validated. After ``MAX_ATTEMPTS`` the batch goes to quarantine as ``publish_conf
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import pyarrow as pa
 from pyiceberg.io.pyarrow import ArrowScan
-from pyiceberg.table import Table
+from pyiceberg.table import FileScanTask, Table
 from pyiceberg.table.snapshots import Snapshot
 
 from lakehouse.iceberg.branches import MainMovedError, added_files, branch_head, fast_forward
 from lakehouse.iceberg.commits import retry_on_conflict, summary_properties
 from lakehouse.iceberg.writes import REQUEST_PROPERTY, WriteRequest, write
-from lakehouse.quality import QualityReport, RowValidation
+from lakehouse.quality import CHUNK_ROWS, QualityReport, RowValidation
 from lakehouse.wap.hold import hold_of
 from lakehouse.wap.policy import BATCH, Decision, Reasons, decide
 from lakehouse.wap.quarantine import Quarantined, quarantine_rows
@@ -37,22 +38,61 @@ from lakehouse.wap.target import AuditTarget
 
 MAX_ATTEMPTS = 4
 PUBLISH_CONFLICT = "publish_conflict"
-Validator = Callable[[pa.Table], RowValidation]
+# Takes the rows as chunks in order (``AuditState.chunks``), e.g. ``quality.validate_rows``.
+Validator = Callable[[Iterable[pa.Table]], RowValidation]
 
 
 @dataclass(frozen=True)
 class AuditState:
-    """The rows an audit sees: ``rest`` (already on main) then ``batch`` (what the write added)."""
+    """The rows an audit sees: ``rest`` (already on main) then ``batch`` (what the write added).
+
+    Read lazily: the audit validates ``chunks()`` (record batches, never the whole table in
+    memory) and reads ``batch`` whole only when rows go to quarantine or are re-applied."""
 
     table: Table
     snapshot: Snapshot | None
-    rest: pa.Table
-    batch: pa.Table
     request_json: str | None
+    scan: ArrowScan
+    rest_tasks: tuple[FileScanTask, ...] = ()
+    batch_tasks: tuple[FileScanTask, ...] = ()
+    counted: dict[str, int] = field(default_factory=dict)  # rows seen by ``chunks()``
+
+    @functools.cached_property
+    def rest(self) -> pa.Table:
+        return self.scan.to_table(self.rest_tasks)
+
+    @functools.cached_property
+    def batch(self) -> pa.Table:
+        return self.scan.to_table(self.batch_tasks)
 
     @property
     def rows(self) -> pa.Table:
         return pa.concat_tables([self.rest, self.batch], promote_options="permissive")
+
+    def chunks(self, chunk_rows: int = CHUNK_ROWS) -> Iterator[pa.Table]:
+        """``rows`` in order, ``chunk_rows`` at a time, counting rest and batch rows."""
+        for part, tasks in (("rest", self.rest_tasks), ("batch", self.batch_tasks)):
+            self.counted[part] = 0
+            pending: list[pa.RecordBatch] = []
+            # One file at a time: pyiceberg reads all of a call's files at once, in threads.
+            batches = (b for task in tasks for b in self.scan.to_record_batches([task]))
+            for record_batch in batches:
+                pending.append(record_batch)
+                self.counted[part] += record_batch.num_rows
+                if sum(b.num_rows for b in pending) >= chunk_rows:
+                    yield _table(pending)
+                    pending = []
+            if pending:
+                yield _table(pending)
+        if not self.counted["rest"] + self.counted["batch"]:
+            yield self.scan.to_table([])  # no rows: the columns, for the contract to check
+
+    def count(self, part: str) -> int:
+        """Rows of ``rest`` or ``batch``, from ``chunks()`` if it ran, else by reading them."""
+        if part in self.counted:
+            return self.counted[part]
+        rows: int = (self.rest if part == "rest" else self.batch).num_rows
+        return rows
 
 
 @dataclass
@@ -70,6 +110,12 @@ class AuditOutcome:
     published_rows: int = 0
 
 
+def _table(batches: list[pa.RecordBatch]) -> pa.Table:
+    """Batches of several files as one table (files may differ in string width)."""
+    tables = [pa.Table.from_batches([batch]) for batch in batches]
+    return pa.concat_tables(tables, promote_options="permissive")
+
+
 def load_state(target: AuditTarget) -> AuditState:
     table = target.catalog.load_table(target.identifier)
     head = branch_head(table, target.branch) if target.branch else table.current_snapshot()
@@ -78,16 +124,15 @@ def load_state(target: AuditTarget) -> AuditState:
     schema = table.schema()
     scan = ArrowScan(table.metadata, table.io, schema, target.row_filter)
     if head is None:
-        empty = scan.to_table([])
-        return AuditState(table, None, empty, empty, None)
+        return AuditState(table, None, None, scan)
     request_json = summary_properties(head).get(REQUEST_PROPERTY) if target.branch else None
     batch_files = added_files(table, head) if request_json else set()
     tasks = list(
         table.scan(row_filter=target.row_filter, snapshot_id=head.snapshot_id).plan_files()
     )
-    rest = scan.to_table([t for t in tasks if t.file.file_path not in batch_files])
-    batch = scan.to_table([t for t in tasks if t.file.file_path in batch_files])
-    return AuditState(table, head, rest, batch, request_json)
+    rest = tuple(t for t in tasks if t.file.file_path not in batch_files)
+    batch = tuple(t for t in tasks if t.file.file_path in batch_files)
+    return AuditState(table, head, request_json, scan, rest, batch)
 
 
 def _main_id(target: AuditTarget) -> int | None:
@@ -141,11 +186,11 @@ QuarantineSink = Callable[[AuditTarget, AuditState, dict[int, Reasons]], Quarant
 def _decide(target: AuditTarget, state: AuditState, validation: RowValidation) -> Decision:
     hold = hold_of(summary_properties(state.snapshot)) if state.snapshot else None
     if hold is not None and state.request_json is not None:
-        everything = {row: [(BATCH, hold.rule)] for row in range(state.batch.num_rows)}
+        everything = {row: [(BATCH, hold.rule)] for row in range(state.count("batch"))}
         return Decision(False, everything, hold.reason)
     return decide(
-        batch_rows=state.batch.num_rows,
-        rest_rows=state.rest.num_rows,
+        batch_rows=state.count("batch"),
+        rest_rows=state.count("rest"),
         by_row=validation.by_row,
         table_level=[(f.column, f.check) for f in validation.table_level],
         policy=target.policy,
@@ -159,7 +204,7 @@ def run_audit(
     """Audit the target's branch and publish it or hold it back (see the module docstring)."""
     if target.branch is None:  # nothing staged: report on main, change nothing
         state = load_state(target)
-        report = validate(state.rows).report
+        report = validate(state.chunks()).report
         main = state.snapshot.snapshot_id if state.snapshot else None
         return AuditOutcome(report.passed, False, report, None, main, main, report.summary())
     first: QualityReport | None = None
@@ -168,7 +213,7 @@ def run_audit(
         outcome.attempts = attempt
         state = load_state(target)
         outcome.audited_snapshot_id = state.snapshot.snapshot_id if state.snapshot else None
-        validation = validate(state.rows)
+        validation = validate(state.chunks())
         first = first or validation.report
         outcome.report = first
         decision = _decide(target, state, validation)
@@ -181,7 +226,7 @@ def run_audit(
             outcome.main_snapshot_id = _main_id(target)
             return outcome
         if decision.quarantine:  # publish the good rows: re-apply the write without the bad
-            good = sorted(set(range(state.batch.num_rows)) - set(decision.quarantine))
+            good = sorted(set(range(state.count("batch"))) - set(decision.quarantine))
             restage(target, state, state.batch.take(pa.array(good, pa.int64())))
             outcome.reason = decision.reason
             continue
@@ -192,12 +237,12 @@ def run_audit(
             restage(target, state, state.batch)
             continue
         outcome.passed = outcome.published = True
-        outcome.published_rows = state.batch.num_rows
+        outcome.published_rows = state.count("batch")
         outcome.audited_snapshot_id = outcome.main_snapshot_id = head.snapshot_id
         outcome.reason = outcome.reason or validation.report.summary()
         return outcome
     state = load_state(target)
-    reasons = {row: [(BATCH, PUBLISH_CONFLICT)] for row in range(state.batch.num_rows)}
+    reasons = {row: [(BATCH, PUBLISH_CONFLICT)] for row in range(state.count("batch"))}
     if reasons:
         quarantined = sink(target, state, reasons)
         outcome.quarantine_batches.append(quarantined.batch)

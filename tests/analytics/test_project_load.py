@@ -113,6 +113,9 @@ def test_profile_defaults_are_the_settings_defaults() -> None:
     }
     trino = yaml.safe_load(text)["lakehouse"]["outputs"]["trino"]
     assert (trino["method"], trino["schema"]) == ("jwt", "analytics")
+    duckdb = yaml.safe_load(text)["lakehouse"]["outputs"]["duckdb"]["settings"]
+    limit = f"{{{{ env_var('LAKEHOUSE_DUCKDB_MEMORY_LIMIT', '{settings.duckdb_memory_limit}') }}}}"
+    assert duckdb["memory_limit"] == limit
 
 
 def test_the_trino_profile_holds_no_token() -> None:

@@ -15,7 +15,7 @@ from pyiceberg.catalog import Catalog
 from pyiceberg.types import DateType, IntegerType, LongType, StringType, TimestamptzType
 
 from lakehouse.iceberg import latest_snapshot_property
-from lakehouse.staging import SPARK_RESOURCE_KEY
+from lakehouse.staging import resources as staging_resources_module
 
 EPOCH = dt.date(1970, 1, 1)
 # The fixtures of tests/staging/conftest.py.
@@ -163,15 +163,17 @@ def test_a_one_month_run_reads_and_replaces_only_that_months_days(
         purchase(23, at(2, 23)),
     ]
     write_raw("purchases", changed)
-    session = staging_resources[SPARK_RESOURCE_KEY].spark_session
     batches: list[int] = []
-    original = session.createDataFrame
+    original = staging_resources_module.spill_to_spark
 
-    def spy(data: Any, *args: Any, **kwargs: Any) -> Any:
-        batches.append(data.num_rows if isinstance(data, pa.Table) else -1)
-        return original(data, *args, **kwargs)
+    def spy(spark: Any, reader: pa.RecordBatchReader, directory: Any) -> Any:
+        rows = reader.read_all()  # the rows handed to Spark, counted, then handed on
+        batches.append(rows.num_rows)
+        return original(
+            spark, pa.RecordBatchReader.from_batches(rows.schema, rows.to_batches()), directory
+        )
 
-    monkeypatch.setattr(session, "createDataFrame", spy)
+    monkeypatch.setattr(staging_resources_module, "spill_to_spark", spy)
     result = materialize("purchases", partition_key=month(2))
     assert result.success and check_passed(result)
     assert batches == [4]  # raw rows of day 2's month only
