@@ -71,14 +71,23 @@ def port_open(port: int) -> bool:
         return probe.connect_ex((HOST, port)) == 0
 
 
-def check_ports(layout: Layout, launch: Launch) -> None:
+# The fixed ports lie in Linux's ephemeral range: a client connection (a test suite's, say) can
+# hold one as its local port for a while, or leave it in TIME_WAIT for 60 s. Nothing listens
+# there, so the port frees itself: wait for it rather than fail.
+TRANSIENT_WAIT_S = 90.0
+
+
+def check_ports(layout: Layout, launch: Launch, wait_s: float = TRANSIENT_WAIT_S) -> None:
     for port_name in launch.ports:
         port = layout.ports[port_name]
-        if not port_free(port):
-            raise LoopbackError(
-                f"{launch.name}: port {port} on {HOST} is in use by another process; stop it or "
-                f"set LOOPBACK_{port_name.upper()}_PORT"
-            )
+        deadline = time.monotonic() + wait_s
+        while not port_free(port):
+            if port_open(port) or time.monotonic() >= deadline:
+                raise LoopbackError(
+                    f"{launch.name}: port {port} on {HOST} is in use by another process; stop "
+                    f"it or set LOOPBACK_{port_name.upper()}_PORT"
+                )
+            time.sleep(1)
 
 
 def start(layout: Layout, launch: Launch) -> int:

@@ -7,6 +7,8 @@ import hashlib
 import json
 import socket
 import stat
+import threading
+import time
 import tomllib
 from pathlib import Path
 
@@ -19,7 +21,15 @@ from lakehouse.loopback.environment import SECRET_SETTINGS, export_lines, public
 from lakehouse.loopback.keycloak import CLIENT_SECRETS, REALM_FILE
 from lakehouse.loopback.layout import Layout, LoopbackError, load_layout
 from lakehouse.loopback.platform import RETIRED, down
-from lakehouse.loopback.processes import Launch, check_ports, running_pid, start, stop, wait_ready
+from lakehouse.loopback.processes import (
+    Launch,
+    check_ports,
+    port_free,
+    running_pid,
+    start,
+    stop,
+    wait_ready,
+)
 from lakehouse.loopback.rest_catalog import LOCK, parse_dependency_list, server_properties
 from lakehouse.loopback.storage import launch as storage_launch
 from lakehouse.settings import REPO_ROOT, load_settings
@@ -157,6 +167,36 @@ def test_a_port_in_use_stops_the_start_with_the_variable_to_change(tmp_path, unu
         squatter.listen()
         with pytest.raises(LoopbackError, match=f"port {unused_port} .* set LOOPBACK_S3_PORT"):
             check_ports(layout, storage_launch(layout))
+
+
+def test_a_port_a_client_connection_holds_for_a_while_is_waited_for(tmp_path, unused_port):
+    """A fixed port taken as a connection's local port (ephemeral range) frees itself: the start
+    waits for it instead of failing; a port still held when the wait ends fails as before."""
+    layout = _layout(tmp_path, s3=unused_port)
+    server = socket.create_server(("127.0.0.1", 0))
+    client = socket.socket()
+    client.bind(("127.0.0.1", unused_port))
+    client.connect(server.getsockname())
+    accepted, _ = server.accept()
+
+    def release() -> None:  # the server end closes first, so no TIME_WAIT stays on our port
+        accepted.close()
+        time.sleep(0.2)
+        client.close()
+
+    releaser = threading.Timer(1.5, release)
+    releaser.start()
+    try:
+        check_ports(layout, storage_launch(layout), wait_s=30)
+    finally:
+        releaser.join()
+        server.close()
+    assert port_free(unused_port)
+    with socket.socket() as holder, socket.create_server(("127.0.0.1", 0)) as other:
+        holder.bind(("127.0.0.1", unused_port))
+        holder.connect(other.getsockname())
+        with pytest.raises(LoopbackError, match=f"port {unused_port} .* set LOOPBACK_S3_PORT"):
+            check_ports(layout, storage_launch(layout), wait_s=1.5)
 
 
 def test_maven_dependency_lists_of_either_plugin_version_parse_to_coordinates():
