@@ -66,15 +66,53 @@ def trino_plugins(layout: Layout) -> Path:
     return plugins
 
 
-def trino_ready_check(layout: Layout) -> Callable[[], bool]:
+def trino_ready_check(layout: Layout, secrets: dict[str, str]) -> Callable[[], bool]:
+    """Ready when a query runs: Trino says it has started a few seconds before its own node is
+    registered for work (``NO_NODES_AVAILABLE`` until then)."""
+
     def ready() -> bool:
         # Over HTTPS with the loopback CA: a certificate it did not sign fails the check too.
         context = ssl.create_default_context(cafile=str(layout.ca_bundle))
         url = f"https://{HOST}:{layout.ports['trino']}/v1/info"
         with urllib.request.urlopen(url, timeout=2, context=context) as response:
-            return not json.load(response)["starting"]
+            if json.load(response)["starting"]:
+                return False
+        return _trino_answers(layout, secrets)
 
     return ready
+
+
+def _trino_answers(layout: Layout, secrets: dict[str, str]) -> bool:
+    import requests
+    import trino.dbapi
+    import trino.exceptions
+
+    from lakehouse.trino_auth import ClientCredentials, ClientCredentialsAuthentication
+
+    session = requests.Session()
+    session.verify = str(layout.ca_bundle)
+    session.trust_env = False  # the machine's REQUESTS_CA_BUNDLE would override the CA
+    auth = ClientCredentialsAuthentication(
+        ClientCredentials(
+            token_uri=layout.token_endpoint,
+            client_id="lakehouse-dbt",
+            client_secret=secrets["client_lakehouse_dbt"],
+        )
+    )
+    try:
+        with trino.dbapi.connect(
+            host=HOST,
+            port=layout.ports["trino"],
+            http_scheme="https",
+            user="service-account-lakehouse-dbt",
+            auth=auth,
+            http_session=session,
+        ) as connection:
+            cursor = connection.cursor()
+            cursor.execute("SELECT 1")
+            return cursor.fetchall() == [[1]]
+    except trino.exceptions.TrinoQueryError:
+        return False
 
 
 def spark_connect_ready_check(layout: Layout) -> Callable[[], bool]:
@@ -128,7 +166,7 @@ def trino_launch(
             f"--data-dir={layout.service_dir('trino') / 'data'}",
         ],
         ports=["trino", "trino_internal"],
-        ready=trino_ready_check(layout),
+        ready=trino_ready_check(layout, secrets),
         env={
             "JAVA_HOME": str(java_home),
             "PATH": f"{java_home}/bin:/usr/local/bin:/usr/bin:/bin",

@@ -111,11 +111,12 @@ def down(layout: Layout, say: Callable[[str], None] = print) -> None:
 
 def status(layout: Layout) -> list[ServiceStatus]:
     """Each service: its pid and whether its health check passes now (nothing is started)."""
+    secrets = secret_store.load(layout.secrets_file)
     checks: dict[str, Callable[[], bool]] = {
         "s3": storage.ready_check(layout),
         "keycloak": keycloak.ready_check(layout),
         "rest-catalog": rest_catalog.ready_check(layout),
-        "trino": engines.trino_ready_check(layout),
+        "trino": engines.trino_ready_check(layout, secrets),
         "spark-connect": engines.spark_connect_ready_check(layout),
     }
     report = []
@@ -126,7 +127,7 @@ def status(layout: Layout) -> list[ServiceStatus]:
             continue
         try:
             healthy = bool(checks[name]())
-        except (OSError, ValueError, LoopbackError) as error:
+        except (OSError, ValueError, KeyError, LoopbackError) as error:
             healthy, detail = False, f"not ready ({type(error).__name__})"
         else:
             detail = "ready" if healthy else "starting"
