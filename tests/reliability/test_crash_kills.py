@@ -180,7 +180,7 @@ def _kinds(spark_arrow: Callable[[Path, int], str], tmp_path: Path) -> list[Kind
 @pytest.fixture(scope="module")
 def spark_arrow(spark) -> Callable[[Path, int], str]:
     """The real staging transform (spark/transforms.py) of each raw version, as Arrow files."""
-    from lakehouse.staging.resources import spark_to_arrow
+    from lakehouse.staging.spill import spark_to_arrow
     from spark.transforms import stage_purchases
 
     made: dict[tuple[Path, int], str] = {}
@@ -189,6 +189,8 @@ def spark_arrow(spark) -> Callable[[Path, int], str]:
         if (directory, version) not in made:
             raw = spark.createDataFrame(crash_workers.raw_purchases(version))
             staged = spark_to_arrow(stage_purchases(raw))
+            if isinstance(staged, pa.RecordBatchReader):  # a local session streams its rows
+                staged = staged.read_all()
             path = directory / f"staging-purchases-v{version}.arrow"
             with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, staged.schema) as out:
                 out.write_table(staged)
