@@ -67,8 +67,8 @@ def trino_plugins(layout: Layout) -> Path:
 
 
 def trino_ready_check(layout: Layout, secrets: dict[str, str]) -> Callable[[], bool]:
-    """Ready when a query runs: Trino says it has started a few seconds before its own node is
-    registered for work (``NO_NODES_AVAILABLE`` until then)."""
+    """Ready when its node is active: Trino says it has started a few seconds before its node is
+    registered for work (scans fail with ``NO_NODES_AVAILABLE`` until then)."""
 
     def ready() -> bool:
         # Over HTTPS with the loopback CA: a certificate it did not sign fails the check too.
@@ -109,8 +109,10 @@ def _trino_answers(layout: Layout, secrets: dict[str, str]) -> bool:
             http_session=session,
         ) as connection:
             cursor = connection.cursor()
-            cursor.execute("SELECT 1")
-            return cursor.fetchall() == [[1]]
+            # A constant query runs on the coordinator alone: ask for the active node a scan
+            # needs (the scheduler and this table read the same node manager).
+            cursor.execute("SELECT count(*) FROM system.runtime.nodes WHERE state = 'active'")
+            return bool(cursor.fetchall()[0][0])
     except trino.exceptions.TrinoQueryError:
         return False
 

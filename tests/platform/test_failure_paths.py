@@ -213,6 +213,20 @@ def trino_restarted(platform: Layout) -> Iterator[Callable[[], None]]:
         restart()  # whatever the test did, later tests find Trino up
 
 
+def _until_scans_are_scheduled(trino: Callable[[str], Any], table: tuple[str, ...]) -> None:
+    """A restarted Trino answers, and lists its node active, a few seconds before the node
+    announces its catalogs: scans fail with ``NO_NODES_AVAILABLE`` until then."""
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            trino(f"SELECT count(*) FROM iceberg.{table[0]}.{table[1]}")
+            return
+        except Exception as error:
+            if "NO_NODES_AVAILABLE" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+
+
 def test_trino_killed_during_a_dbt_run_leaves_every_table_readable_and_the_next_run_completes(
     platform: Layout,
     analytics: tuple[Settings, Catalog],
@@ -237,6 +251,7 @@ def test_trino_killed_during_a_dbt_run_leaves_every_table_readable_and_the_next_
         assert rows.sort_by(rows.column_names[0]).equals(before[key].sort_by(rows.column_names[0]))
 
     trino_restarted()
+    _until_scans_are_scheduled(trino, tables[0])
     for identifier in tables:
         trino(f"SELECT count(*) FROM iceberg.{identifier[0]}.{identifier[1]}")
     again = _materialize(settings, DIMENSIONS)
