@@ -14,6 +14,7 @@ import ssl
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pyspark
 
@@ -82,32 +83,49 @@ def trino_ready_check(layout: Layout, secrets: dict[str, str]) -> Callable[[], b
     return ready
 
 
-def _trino_answers(layout: Layout, secrets: dict[str, str]) -> bool:
-    import requests
-    import trino.dbapi
-    import trino.exceptions
-
+def trino_client_auth(layout: Layout, client_id: str, client_secret: str) -> Any:
+    """Client-credentials authentication against the loopback realm, as dbt's is built."""
     from lakehouse.trino_auth import ClientCredentials, ClientCredentialsAuthentication
+
+    return ClientCredentialsAuthentication(
+        ClientCredentials(
+            token_uri=layout.token_endpoint, client_id=client_id, client_secret=client_secret
+        )
+    )
+
+
+def trino_session(layout: Layout) -> Any:
+    """A requests session that trusts the loopback CA only."""
+    import requests
 
     session = requests.Session()
     session.verify = str(layout.ca_bundle)
-    session.trust_env = False  # the machine's REQUESTS_CA_BUNDLE would override the CA
-    auth = ClientCredentialsAuthentication(
-        ClientCredentials(
-            token_uri=layout.token_endpoint,
-            client_id="lakehouse-dbt",
-            client_secret=secrets["client_lakehouse_dbt"],
-        )
+    # The machine's REQUESTS_CA_BUNDLE would override the session's CA (psf/requests#3829).
+    session.trust_env = False
+    return session
+
+
+def trino_connection(layout: Layout, client_id: str, auth: Any) -> Any:
+    """A DB-API connection to the loopback Trino over HTTPS, as ``client_id``'s service
+    account."""
+    import trino.dbapi
+
+    return trino.dbapi.connect(
+        host=HOST,
+        port=layout.ports["trino"],
+        http_scheme="https",
+        user=f"service-account-{client_id}",
+        auth=auth,
+        http_session=trino_session(layout),
     )
+
+
+def _trino_answers(layout: Layout, secrets: dict[str, str]) -> bool:
+    import trino.exceptions
+
+    auth = trino_client_auth(layout, "lakehouse-dbt", secrets["client_lakehouse_dbt"])
     try:
-        with trino.dbapi.connect(
-            host=HOST,
-            port=layout.ports["trino"],
-            http_scheme="https",
-            user="service-account-lakehouse-dbt",
-            auth=auth,
-            http_session=session,
-        ) as connection:
+        with trino_connection(layout, "lakehouse-dbt", auth) as connection:
             cursor = connection.cursor()
             # A constant query runs on the coordinator alone: ask for the active node a scan
             # needs (the scheduler and this table read the same node manager).

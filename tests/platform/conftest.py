@@ -19,6 +19,7 @@ from pyiceberg.catalog import Catalog
 
 from lakehouse.catalog import build_catalog
 from lakehouse.loopback import secrets as secret_store
+from lakehouse.loopback.engines import trino_client_auth, trino_connection
 from lakehouse.loopback.environment import (
     CATALOG_NAMES,
     TRINO_CATALOGS,
@@ -108,38 +109,13 @@ def token(layout: Layout, client_id: str, secret: str, **form: str) -> dict[str,
     return response.json()
 
 
-def trino_session(layout: Layout) -> requests.Session:
-    session = requests.Session()
-    session.verify = str(layout.ca_bundle)
-    # The machine's REQUESTS_CA_BUNDLE would override the session's CA (psf/requests#3829).
-    session.trust_env = False
-    return session
-
-
 @pytest.fixture
 def trino(platform: Layout, platform_secrets: dict[str, str]) -> Callable[[str], list[list[Any]]]:
     """Run one statement on Trino as dbt's service account, over HTTPS with a fresh token."""
-    import trino.dbapi
-
-    from lakehouse.trino_auth import ClientCredentials, ClientCredentialsAuthentication
-
-    auth = ClientCredentialsAuthentication(
-        ClientCredentials(
-            token_uri=platform.token_endpoint,
-            client_id="lakehouse-dbt",
-            client_secret=platform_secrets["client_lakehouse_dbt"],
-        )
-    )
+    auth = trino_client_auth(platform, "lakehouse-dbt", platform_secrets["client_lakehouse_dbt"])
 
     def run(sql: str) -> list[list[Any]]:
-        with trino.dbapi.connect(
-            host="127.0.0.1",
-            port=platform.ports["trino"],
-            http_scheme="https",
-            user="service-account-lakehouse-dbt",
-            auth=auth,
-            http_session=trino_session(platform),
-        ) as connection:
+        with trino_connection(platform, "lakehouse-dbt", auth) as connection:
             cursor = connection.cursor()
             cursor.execute(sql)
             return cursor.fetchall()

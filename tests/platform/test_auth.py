@@ -15,9 +15,10 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from lakehouse.catalog import build_catalog
+from lakehouse.loopback.engines import trino_client_auth, trino_connection, trino_session
 from lakehouse.loopback.environment import public_settings
 from lakehouse.loopback.layout import REALM, Layout
-from tests.platform.conftest import settings_of, token, trino_session
+from tests.platform.conftest import settings_of, token
 
 SEED_GROUPS = {"data-engineer", "data-analyst", "data-scientist", "platform-admin"}
 
@@ -215,28 +216,13 @@ def test_a_refused_catalog_token_is_replaced_on_the_next_call(platform):
 def test_an_expired_trino_token_is_refused_and_the_client_fetches_a_new_one(
     platform, short_lived_client
 ):
-    import trino.dbapi
-
-    from lakehouse.trino_auth import ClientCredentials, ClientCredentialsAuthentication
-
     client_id, secret = short_lived_client
     stale = token(platform, client_id, secret)["access_token"]
     time.sleep(4)
     assert _trino_info(platform, stale) == 401  # Trino checks expiry itself
 
-    auth = ClientCredentialsAuthentication(
-        ClientCredentials(
-            token_uri=platform.token_endpoint, client_id=client_id, client_secret=secret
-        )
-    )
-    with trino.dbapi.connect(
-        host="127.0.0.1",
-        port=platform.ports["trino"],
-        http_scheme="https",
-        user=f"service-account-{client_id}",
-        auth=auth,
-        http_session=trino_session(platform),
-    ) as connection:
+    auth = trino_client_auth(platform, client_id, secret)
+    with trino_connection(platform, client_id, auth) as connection:
         cursor = connection.cursor()
         cursor.execute("SELECT 1")
         first_token = auth._bearer._token
@@ -249,25 +235,8 @@ def test_an_expired_trino_token_is_refused_and_the_client_fetches_a_new_one(
 def test_a_refused_trino_token_is_replaced_and_the_query_sent_again(platform, platform_secrets):
     """As after a revocation (a rotated realm key): Trino answers 401 to a token that has not
     expired; the client forgets it, fetches one new token and resends the request once."""
-    import trino.dbapi
-
-    from lakehouse.trino_auth import ClientCredentials, ClientCredentialsAuthentication
-
-    auth = ClientCredentialsAuthentication(
-        ClientCredentials(
-            token_uri=platform.token_endpoint,
-            client_id="lakehouse-dbt",
-            client_secret=platform_secrets["client_lakehouse_dbt"],
-        )
-    )
-    with trino.dbapi.connect(
-        host="127.0.0.1",
-        port=platform.ports["trino"],
-        http_scheme="https",
-        user="service-account-lakehouse-dbt",
-        auth=auth,
-        http_session=trino_session(platform),
-    ) as connection:
+    auth = trino_client_auth(platform, "lakehouse-dbt", platform_secrets["client_lakehouse_dbt"])
+    with trino_connection(platform, "lakehouse-dbt", auth) as connection:
         cursor = connection.cursor()
         cursor.execute("SELECT 1")
         assert cursor.fetchall() == [[1]] and auth.tokens_fetched == 1
