@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
+import pyarrow as pa
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression
@@ -29,6 +30,7 @@ from lakehouse.catalog import shared_catalog
 from lakehouse.governance.audit import audit_store
 from lakehouse.iceberg.arrow import to_writable, wants_pandas
 from lakehouse.iceberg.branches import NoSuchBranchError, audit_branch, branch_head
+from lakehouse.iceberg.reads import file_batches
 from lakehouse.iceberg.writes import WriteRequest, WriteRequestError, window_filter, write
 from lakehouse.io_metadata import materialization_metadata
 from lakehouse.settings import Settings
@@ -109,7 +111,8 @@ def audited_write_request(context: dg.OutputContext) -> WriteRequest:
 
 
 class IcebergIOManager(dg.ConfigurableIOManager):
-    """Stores outputs (Arrow, pandas) as Iceberg tables; loads inputs as Arrow or pandas.
+    """Stores outputs (Arrow, pandas) as Iceberg tables; loads inputs as Arrow, pandas or, for
+    an input annotated ``pyarrow.RecordBatchReader``, record batches read one file at a time.
 
     An output that is a ``pyarrow.RecordBatchReader`` is written chunk by chunk in one commit,
     so a large batch never has to be in memory at once."""
@@ -161,12 +164,10 @@ class IcebergIOManager(dg.ConfigurableIOManager):
             if head is None:
                 raise NoSuchBranchError(f"{'.'.join(identifier)} has no branch {branch!r}")
             snapshot_id = head.snapshot_id
-        columns = _raw((context.definition_metadata or {}).get("columns"))
-        scan = table.scan(
-            row_filter=row_filter,
-            selected_fields=tuple(columns or ("*",)),
-            snapshot_id=snapshot_id,
-        )
+        columns = tuple(_raw((context.definition_metadata or {}).get("columns")) or ("*",))
+        if context.dagster_type.typing_type is pa.RecordBatchReader:  # streamed, file by file
+            return file_batches(table, row_filter, columns, snapshot_id)
+        scan = table.scan(row_filter=row_filter, selected_fields=columns, snapshot_id=snapshot_id)
         arrow = scan.to_arrow()
         return arrow.to_pandas() if wants_pandas(context.dagster_type.typing_type) else arrow
 

@@ -1,17 +1,20 @@
 """The ml assets: customer features for scoring and a churn training set, both in Iceberg.
 
 Thin wrappers over ``lakehouse/ml/features.py``. The analytics tables arrive through the
-Iceberg IO manager as pandas, projected to the columns used; ``fct_purchases`` is daily
-partitioned and these assets are not, so Dagster maps the input to all its partitions and the
-IO manager reads the whole table (its dbt asset declares no ``partition_expr`` to filter on).
+Iceberg IO manager as record batches, one data file at a time, projected to the columns used,
+and go through the features in pandas chunks: memory stays bounded at ten million purchases.
+``fct_purchases`` is partitioned and these assets are not, so Dagster maps the input to all its
+partitions and the IO manager reads the whole table (no ``partition_expr`` to filter on).
 """
 
 # No `from __future__ import annotations`: Dagster reads the parameter annotations itself.
 import datetime as dt
+from collections.abc import Iterable, Iterator
 
 import dagster as dg
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import Field
 
 from lakehouse.catalog import IcebergCatalogResource
@@ -62,19 +65,58 @@ def _input(key: dg.AssetKey, columns: tuple[str, ...]) -> dg.AssetIn:
 
 _CUSTOMERS_IN = _input(CUSTOMERS, features.CUSTOMER_COLUMNS)
 _PURCHASES_IN = _input(PURCHASES, features.PURCHASE_COLUMNS)
+# Rows per pandas chunk: a purchase is ≈ 50 bytes there (six numbers), a customer ≈ 200 (the
+# age band and, once scored, a dozen columns); either way ≈ 100 MB a chunk.
+PURCHASE_CHUNK_ROWS = 2_000_000
+CUSTOMER_CHUNK_ROWS = 500_000
 
 
-def _consented(
-    context: dg.AssetExecutionContext, catalog: IcebergCatalogResource, rows: pa.Table
-) -> pa.Table:
-    """``rows`` less the customers who withdrew consent to profiling (seed §5.2), as of this
-    run: read from the catalog, not an input, so a withdrawal counts whatever job runs."""
-    withdrawn = withdrawn_subjects(
+def _frames(reader: pa.RecordBatchReader, rows: int) -> Iterator[pd.DataFrame]:
+    """``reader``'s rows as pandas frames of about ``rows`` rows (one, empty, if it has none)."""
+    pending: list[pa.RecordBatch] = []
+    seen = 0
+    for batch in reader:
+        pending.append(batch)
+        if sum(b.num_rows for b in pending) >= rows:
+            seen += 1
+            yield pa.Table.from_batches(pending, reader.schema).to_pandas()
+            pending = []
+    if pending or not seen:
+        yield pa.Table.from_batches(pending, reader.schema).to_pandas()
+
+
+def _totals(totals: features.PurchaseTotals, purchases: pa.RecordBatchReader) -> None:
+    for chunk in _frames(purchases, PURCHASE_CHUNK_ROWS):
+        totals.add(chunk)
+
+
+def _withdrawn(catalog: IcebergCatalogResource) -> frozenset[str]:
+    """Customers who withdrew consent to profiling (seed §5.2), as of this run: read from the
+    catalog, not an input, so a withdrawal counts whatever job runs."""
+    return withdrawn_subjects(
         read_consents(catalog.get_catalog()), PROFILING, dt.datetime.now(dt.UTC)
     )
-    kept = without_subjects(rows, "user_id", withdrawn)
-    context.add_output_metadata({"consent_withdrawn_rows": rows.num_rows - kept.num_rows})
-    return kept
+
+
+def _collect(
+    context: dg.AssetExecutionContext,
+    key: dg.AssetKey,
+    parts: Iterable[pd.DataFrame],
+    withdrawn: frozenset[str],
+) -> pa.Table:
+    """The chunks as one Arrow table (≈ 90 bytes a row, against ≈ 200 as pandas), less the
+    customers who withdrew consent, with the row counts in the output's metadata."""
+    tables, dropped = [], 0
+    for frame in parts:
+        chunk = to_table(key, frame)
+        kept = without_subjects(chunk, "user_id", withdrawn)
+        dropped += chunk.num_rows - kept.num_rows
+        tables.append(kept)
+    table = pa.concat_tables(tables)
+    context.add_output_metadata(
+        {"consent_withdrawn_rows": dropped, "dagster/row_count": table.num_rows}
+    )
+    return table
 
 
 @dg.asset(
@@ -99,16 +141,21 @@ def customer_features(
     context: dg.AssetExecutionContext,
     config: MlConfig,
     catalog: IcebergCatalogResource,
-    customers: pd.DataFrame,
-    purchases: pd.DataFrame,
-    values: pd.DataFrame,
+    customers: pa.RecordBatchReader,
+    purchases: pa.RecordBatchReader,
+    values: pa.Table,
 ) -> pa.Table:
     reference = config.reference()
-    frame = features.with_value_segment(
-        features.customer_features(customers, purchases, reference), values
+    totals = features.PurchaseTotals(reference)
+    _totals(totals, purchases)
+    # Segments as categories: a few distinct labels, not one string object per customer.
+    segments = features.value_segments(values.to_pandas(strings_to_categorical=True))
+    rows = (
+        features.with_segment(features.customer_rows(chunk, totals), segments)
+        for chunk in _frames(customers, CUSTOMER_CHUNK_ROWS)
     )
-    table = _consented(context, catalog, to_table(CUSTOMER_FEATURES, frame))
-    context.add_output_metadata({"as_of": reference.isoformat(), "dagster/row_count": len(table)})
+    table = _collect(context, CUSTOMER_FEATURES, rows, _withdrawn(catalog))
+    context.add_output_metadata({"as_of": reference.isoformat()})
     return table
 
 
@@ -130,23 +177,38 @@ def churn_training_set(
     context: dg.AssetExecutionContext,
     config: MlConfig,
     catalog: IcebergCatalogResource,
-    customers: pd.DataFrame,
-    purchases: pd.DataFrame,
+    customers: pa.RecordBatchReader,
+    purchases: pa.RecordBatchReader,
 ) -> pa.Table:
     reference, horizon = config.reference(), config.churn_horizon_days
-    frame = features.churn_training_set(customers, purchases, reference, horizon)
+    totals = features.churn_totals(reference, horizon)
+    _totals(totals, purchases)
+    counts = {"customers": 0, "signed_up": 0, "rows": 0}
+
+    def rows() -> Iterator[pd.DataFrame]:
+        for chunk in _frames(customers, CUSTOMER_CHUNK_ROWS):
+            counts["customers"] += len(chunk)
+            counts["signed_up"] += features.signed_up_before(chunk, totals.as_of)
+            frame = features.churn_rows(chunk, totals)
+            counts["rows"] += len(frame)
+            yield frame
+
+    table = _collect(context, CHURN_TRAINING_SET, rows(), _withdrawn(catalog))
     # An empty set is legitimate (too short a history): its metadata says why; not a failure.
-    meta: dict[str, object] = {
-        "dagster/row_count": len(frame),
-        "reference_date": reference.isoformat(),
-        "churn_rate": float(frame["churned"].mean()) if len(frame) else 0.0,
-    }
-    if frame.empty:
-        reason = features.churn_set_empty_reason(customers, purchases, reference, horizon)
+    meta: dict[str, object] = {"reference_date": reference.isoformat()}
+    if table.num_rows:
+        meta["churn_rate"] = float(pc.mean(table["churned"].cast(pa.int64())).as_py())
+    else:
+        reason = (
+            f"all {counts['rows']} customers of the set withdrew consent to profiling"
+            if counts["rows"]
+            else totals.empty_reason(counts["customers"], counts["signed_up"])
+        )
+        meta["churn_rate"] = 0.0
         meta["empty_reason"] = reason
         context.log.warning(f"ml/churn_training_set is empty: {reason}")
     context.add_output_metadata(meta)
-    return _consented(context, catalog, to_table(CHURN_TRAINING_SET, frame))
+    return table
 
 
 def _features_schema():  # a loader: pandera stays out of load-time imports

@@ -25,9 +25,10 @@ from pyiceberg.expressions import AlwaysTrue, BooleanExpression
 
 from lakehouse.catalog import shared_catalog
 from lakehouse.engine_conf import spark_catalog_conf
+from lakehouse.iceberg.reads import file_batches
 from lakehouse.iceberg.writes import window_filter
 from lakehouse.settings import PREFIX, Settings, SettingsError
-from lakehouse.staging.spill import file_batches, is_local, spill_to_spark
+from lakehouse.staging.spill import is_local, spill_to_spark
 
 Window = tuple[dt.datetime, dt.datetime]
 

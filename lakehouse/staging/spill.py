@@ -19,9 +19,6 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
-from pyiceberg.expressions import BooleanExpression
-from pyiceberg.io.pyarrow import ArrowScan, schema_to_pyarrow
-from pyiceberg.table import Table
 
 # Spark's own keys in the schema metadata of the files it writes (its schema, its version).
 _SPARK_METADATA = b"org.apache.spark."
@@ -30,20 +27,6 @@ _SPARK_METADATA = b"org.apache.spark."
 def is_local(spark_or_df: Any) -> bool:
     """Whether the session (or a DataFrame's) is a classic one, in this process's JVM."""
     return not type(spark_or_df).__module__.startswith("pyspark.sql.connect")
-
-
-def file_batches(table: Table, row_filter: BooleanExpression) -> pa.RecordBatchReader:
-    """The rows of ``table`` matching ``row_filter``, read one data file at a time (pyiceberg's
-    own reader reads every file of the scan at once, in threads, whatever the consumer)."""
-    scan = table.scan(row_filter=row_filter)
-    reader = ArrowScan(table.metadata, table.io, scan.projection(), scan.row_filter)
-    schema = schema_to_pyarrow(scan.projection(), include_field_ids=False)
-    batches = (
-        batch.cast(schema) if not batch.schema.equals(schema) else batch
-        for task in scan.plan_files()
-        for batch in reader.to_record_batches([task])
-    )
-    return pa.RecordBatchReader.from_batches(schema, batches)
 
 
 def spill_to_spark(spark: Any, reader: pa.RecordBatchReader, directory: Path) -> Any:
