@@ -9,9 +9,13 @@ import pytest
 from ml_history import AS_OF, CUSTOMERS, PURCHASES
 
 from lakehouse.ml.features import (
+    PurchaseTotals,
+    churn_rows,
     churn_set_empty_reason,
+    churn_totals,
     churn_training_set,
     customer_features,
+    customer_rows,
     with_value_segment,
 )
 
@@ -89,3 +93,20 @@ def test_an_empty_churn_set_says_why():
     cutoff = (reference - dt.timedelta(days=3650)).isoformat()
     assert reason.startswith(f"no customer paid before the cutoff {cutoff}")
     assert f"0 of {len(PURCHASES)} purchases" in reason
+
+
+@pytest.mark.parametrize("reference", [AS_OF, dt.date(2024, 3, 4), dt.date(2024, 2, 27)])
+def test_chunks_of_purchases_and_customers_give_the_same_rows_as_the_whole(reference):
+    # The ml assets add purchases up and score customers chunk by chunk (bounded memory): a
+    # row per chunk, in reverse order, must give exactly the whole tables' features and set.
+    def chunked(totals: PurchaseTotals, score) -> pd.DataFrame:
+        for position in reversed(range(len(PURCHASES))):
+            totals.add(PURCHASES.iloc[[position]])
+        parts = [score(CUSTOMERS.iloc[[row]], totals) for row in range(len(CUSTOMERS))]
+        return pd.concat(parts).sort_values("user_id").reset_index(drop=True)
+
+    whole = customer_features(CUSTOMERS, PURCHASES, reference)
+    pd.testing.assert_frame_equal(chunked(PurchaseTotals(reference), customer_rows), whole)
+    whole_set = churn_training_set(CUSTOMERS, PURCHASES, reference, horizon_days=5)
+    assert not whole_set.empty or reference == AS_OF
+    pd.testing.assert_frame_equal(chunked(churn_totals(reference, 5), churn_rows), whole_set)
