@@ -12,7 +12,7 @@ import yaml
 from lakehouse.loopback.layout import HOST, POSTGRES_PORT, Layout
 
 ROLE = "loopback_dagster"
-PASSWORD_ENV = "DAGSTER_PG_PASSWORD"  # the variable the chart fills from postgresqlSecretName
+PASSWORD_ENV = "DAGSTER_PG_PASSWORD"  # pragma: allowlist secret (a variable name)
 STORAGES = {
     "run_storage": ("dagster_postgres.run_storage", "PostgresRunStorage"),
     "event_log_storage": ("dagster_postgres.event_log", "PostgresEventLogStorage"),

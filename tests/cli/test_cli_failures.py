@@ -147,10 +147,17 @@ BAD_SETTING = {"LAKEHOUSE_CATALOG_TYPE": "hive"}
 
 
 def _dagster(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
+    """Dagster's own CLI on an instance of its own, telemetry off: on a machine where Dagster
+    never ran, its first command prints a welcome banner that is not ours to test."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("LAKEHOUSE_", "DAGSTER_"))}
+    instance = home / "dagster-instance"
+    instance.mkdir(exist_ok=True)
+    (instance / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     return subprocess.run(
         [str(DAGSTER), *args, "-m", "lakehouse.definitions"],
-        env=clean | {"LAKEHOUSE_HOME": str(home), "NO_COLOR": "1"} | BAD_SETTING,
+        env=clean
+        | {"LAKEHOUSE_HOME": str(home), "DAGSTER_HOME": str(instance), "NO_COLOR": "1"}
+        | BAD_SETTING,
         cwd=home,
         capture_output=True,
         text=True,
