@@ -7,7 +7,8 @@ import datetime as dt
 from pathlib import Path
 
 from lakehouse.iceberg.branches import read_branch
-from lakehouse.iceberg.writes import WriteRequest, write
+from lakehouse.iceberg.write_request import WriteRequest
+from lakehouse.iceberg.writes import write
 from lakehouse.settings import load_settings
 from lakehouse.upkeep.rules import rules_for
 from lakehouse.upkeep.snapshots.audit_branches import remove_stale_audit_branches
