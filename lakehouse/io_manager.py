@@ -31,7 +31,8 @@ from lakehouse.governance.audit import audit_store
 from lakehouse.iceberg.arrow import to_writable, wants_pandas
 from lakehouse.iceberg.branches import NoSuchBranchError, audit_branch, branch_head
 from lakehouse.iceberg.reads import file_batches
-from lakehouse.iceberg.writes import WriteRequest, WriteRequestError, window_filter, write
+from lakehouse.iceberg.write_request import WriteRequest, WriteRequestError
+from lakehouse.iceberg.writes import window_filter, write
 from lakehouse.io_metadata import materialization_metadata
 from lakehouse.settings import Settings
 from lakehouse.wap.policy import WapPolicy

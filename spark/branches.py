@@ -5,8 +5,9 @@ blocking check then audits the branch and fast-forwards ``main`` with pyiceberg,
 engine wrote (``lakehouse/wap/audit.py``). Pure string building, no pyspark import, so the
 statements are tested without Iceberg's Spark runtime (this machine has none).
 
-The names mirror ``lakehouse.iceberg.branches`` and ``lakehouse.iceberg.writes``: the Spark
-image ships this directory alone, so they are written twice and ``tests/spark`` holds them equal.
+The names mirror ``lakehouse.iceberg.branches`` and ``lakehouse.iceberg.write_request``: the
+Spark image ships this directory alone, so they are written twice and ``tests/spark`` holds them
+equal.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from collections.abc import Mapping
 AUDIT_PREFIX = "audit/"  # lakehouse.iceberg.branches.AUDIT_PREFIX
 # Iceberg's Spark catalog reads a last identifier part ``branch_<name>`` as the branch to use.
 BRANCH_PART_PREFIX = "branch_"
-# lakehouse.iceberg.writes.REQUEST_PROPERTY: the write as the audit re-applies it (a rebase on a
-# newer main, or the good rows only); without it the audit cannot tell the batch from the rest.
+# lakehouse.iceberg.write_request.REQUEST_PROPERTY: the write as the audit re-applies it (a
+# rebase on a newer main, or the good rows only); without it the audit cannot tell the batch from
+# the rest.
 REQUEST_PROPERTY = "lakehouse.write-request"
 
 Window = tuple[dt.datetime, dt.datetime]
@@ -62,7 +64,7 @@ def write_request_json(
     window: Window | None,
     properties: Mapping[str, str],
 ) -> str:
-    """The request ``lakehouse.iceberg.writes.WriteRequest.to_json`` gives for this write: an
+    """The request ``lakehouse.iceberg.write_request.WriteRequest.to_json`` gives for this write: an
     overwrite of the window (or of every row), same keys, same order."""
     bounds = [bound.isoformat() for bound in window] if window else None
     return json.dumps(

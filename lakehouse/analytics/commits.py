@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from lakehouse.iceberg.writes import WriteRequest
+from lakehouse.iceberg.write_request import WriteRequest
 
 RUN_ID_ENV = "DAGSTER_DBT_RUN_ID"
 PARTITION_KEY_ENV = "DAGSTER_DBT_PARTITION_KEY"

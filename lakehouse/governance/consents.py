@@ -20,7 +20,8 @@ from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
 
 from lakehouse.governance.files import Location
-from lakehouse.iceberg.writes import WriteRequest, write
+from lakehouse.iceberg.write_request import WriteRequest
+from lakehouse.iceberg.writes import write
 
 IDENTIFIER = ("governance", "consents")
 PROFILING = "profiling"

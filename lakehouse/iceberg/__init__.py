@@ -9,7 +9,8 @@ from lakehouse.iceberg.commits import (
     latest_snapshot_property,
 )
 from lakehouse.iceberg.schema import SchemaEvolutionError
-from lakehouse.iceberg.writes import WriteRequest, WriteRequestError, WriteResult, write
+from lakehouse.iceberg.write_request import WriteRequest, WriteRequestError
+from lakehouse.iceberg.writes import WriteResult, write
 
 __all__ = [
     "COMMIT_ID_PROPERTY",

@@ -17,7 +17,7 @@ import dagster as dg
 
 from lakehouse.iceberg.branches import branch_head
 from lakehouse.iceberg.commits import summary_properties
-from lakehouse.iceberg.writes import REQUEST_PROPERTY, WriteRequest
+from lakehouse.iceberg.write_request import REQUEST_PROPERTY, WriteRequest
 from lakehouse.io_manager import IcebergIOManager, audited_write_request
 from lakehouse.io_metadata import column_schema
 from lakehouse.staging.resources import native_iceberg

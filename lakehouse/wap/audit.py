@@ -29,7 +29,8 @@ from pyiceberg.table.snapshots import Snapshot
 
 from lakehouse.iceberg.branches import MainMovedError, added_files, branch_head, fast_forward
 from lakehouse.iceberg.commits import retry_on_conflict, summary_properties
-from lakehouse.iceberg.writes import REQUEST_PROPERTY, WriteRequest, write
+from lakehouse.iceberg.write_request import REQUEST_PROPERTY, WriteRequest
+from lakehouse.iceberg.writes import write
 from lakehouse.quality import CHUNK_ROWS, QualityReport, RowValidation
 from lakehouse.wap.hold import hold_of
 from lakehouse.wap.policy import BATCH, Decision, Reasons, decide

@@ -29,7 +29,8 @@ from pyiceberg.table.snapshots import ancestors_of
 
 from lakehouse.iceberg.branches import audit_branch, is_audit_branch, remove_branch
 from lakehouse.iceberg.commits import summary_properties
-from lakehouse.iceberg.writes import WriteMode, WriteRequest, write
+from lakehouse.iceberg.write_request import WriteMode, WriteRequest
+from lakehouse.iceberg.writes import write
 from lakehouse.wap.audit import AuditState, Validator, run_audit
 from lakehouse.wap.hold import HOLD_PROPERTY, Hold, request_hold
 from lakehouse.wap.policy import SUPERSEDED, Reasons, WapPolicy

@@ -5,7 +5,9 @@ Lakekeeper/Keycloak stand-in that checks every call against Lakekeeper's API sch
 from __future__ import annotations
 
 import json
+import os
 import string
+import subprocess
 import sys
 
 import pytest
@@ -193,6 +195,29 @@ def test_the_catalog_runs_with_openfga(rendered):
         assert job["spec"]["concurrencyPolicy"] == "Forbid"
         mounted = next(d for d in docs if d["metadata"]["name"].startswith("catalog-access-files"))
         assert json.loads(mounted["data"]["catalog-access.json"]) == ACCESS
+        for script in ACCESS_DIR.glob("*.py"):  # the script and the modules it imports
+            assert mounted["data"].get(script.name) == script.read_text(), (env, script.name)
+
+
+def test_the_jobs_command_runs_from_the_mounted_files_alone(rendered, tmp_path):
+    """``python /etc/catalog-access/sync_catalog_access.py`` with only the ConfigMap's files: its
+    imports resolve and it reaches its first check (warehouse.json's variables, unset here)."""
+    docs = rendered[next(iter(rendered))]
+    mounted = next(d for d in docs if d["metadata"]["name"].startswith("catalog-access-files"))
+    for name, text in mounted["data"].items():
+        (tmp_path / name).write_text(text)
+    files = {name: str(tmp_path / name) for name in ("catalog-access.json", "warehouse.json")}
+    env = {"PATH": os.environ["PATH"], "CATALOG_ACCESS_FILE": files["catalog-access.json"]}
+    run = subprocess.run(
+        [sys.executable, str(tmp_path / "sync_catalog_access.py")],
+        env=env | {"WAREHOUSE_FILE": files["warehouse.json"]},
+        cwd=tmp_path.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 1
+    assert "catalog-access: warehouse.json needs 'LAKEKEEPER_S3_" in run.stderr, run.stderr
 
 
 # ---- mutation tests ----
@@ -246,6 +271,6 @@ def test_the_sync_client_exists_in_the_realm_and_may_only_read_it():
     granted = set(account["clientRoles"]["realm-management"])
     assert granted == set(ADMIN_CALLS.values())
     assert all(role.startswith(("view-", "query-")) for role in granted)
-    source = (ACCESS_DIR / "sync_catalog_access.py").read_text()
+    source = "".join(script.read_text() for script in ACCESS_DIR.glob("*.py"))
     for call in ADMIN_CALLS:
         assert call in source, call  # the table covers the calls the sync makes

@@ -23,7 +23,8 @@ from lakehouse.governance.archive import (
     still_covers,
 )
 from lakehouse.governance.files import Location
-from lakehouse.iceberg.writes import WriteRequest, write
+from lakehouse.iceberg.write_request import WriteRequest
+from lakehouse.iceberg.writes import write
 from lakehouse.settings import load_settings
 
 T = dt.datetime(2026, 1, 10, tzinfo=dt.UTC)

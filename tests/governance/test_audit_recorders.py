@@ -20,7 +20,8 @@ from lakehouse.governance.audit.recorders import (
     schema_history,
 )
 from lakehouse.governance.audit.sqlite_store import SqliteAuditStore
-from lakehouse.iceberg.writes import WriteRequest, write
+from lakehouse.iceberg.write_request import WriteRequest
+from lakehouse.iceberg.writes import write
 
 T = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
 

@@ -23,7 +23,8 @@ from lakehouse.governance.consents import (
 from lakehouse.governance.files import Location
 from lakehouse.governance.gdpr_export import export_subject
 from lakehouse.governance.pii import PII_PROPERTY, SUBJECT_COLUMN_PROPERTY, PiiTagError
-from lakehouse.iceberg.writes import WriteRequest, write
+from lakehouse.iceberg.write_request import WriteRequest
+from lakehouse.iceberg.writes import write
 
 T = dt.datetime(2026, 3, 1, 10, 0, tzinfo=dt.UTC)
 # What subject 7 has in each PII table of ``pii_catalog``.

@@ -18,7 +18,8 @@ from test_gdpr import SUBJECT_7_ROWS, pii_catalog  # noqa: F401 - the fixture
 from lakehouse.governance.archive import ArchiveRange, archive_rows, content_digest
 from lakehouse.governance.audit.configured import audit_store
 from lakehouse.governance.pii import subject_hash
-from lakehouse.iceberg.writes import WriteRequest, write
+from lakehouse.iceberg.write_request import WriteRequest
+from lakehouse.iceberg.writes import write
 from tests.cli.test_cli import LAKEHOUSE
 from tests.cli.test_cli import _run as lakehouse
 

@@ -14,7 +14,8 @@ from pyiceberg.types import LongType
 from lakehouse.definitions import build_definitions
 from lakehouse.governance.audit.configured import audit_store
 from lakehouse.governance.schema_sensor import record_schema_changes
-from lakehouse.iceberg.writes import WriteRequest, write
+from lakehouse.iceberg.write_request import WriteRequest
+from lakehouse.iceberg.writes import write
 
 GOVERNANCE_SENSORS = {
     "governance_success",

@@ -31,7 +31,8 @@ from lakehouse.governance.lineage.transport import (
     emit,
     lineage_client,
 )
-from lakehouse.iceberg.writes import WriteRequest, write
+from lakehouse.iceberg.write_request import WriteRequest
+from lakehouse.iceberg.writes import write
 from lakehouse.settings import load_settings
 
 RUN = "0b7a1c3e-6a55-4c39-9e0c-2c1f0a9d1f00"

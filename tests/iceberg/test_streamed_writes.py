@@ -11,7 +11,8 @@ import pytest
 
 from lakehouse.iceberg import WriteRequestError
 from lakehouse.iceberg.arrow import table_chunks
-from lakehouse.iceberg.writes import WriteRequest, write
+from lakehouse.iceberg.write_request import WriteRequest
+from lakehouse.iceberg.writes import write
 
 DAY = dt.datetime(2024, 3, 1, tzinfo=dt.UTC)
 SCHEMA = pa.schema([("id", pa.int64()), ("v", pa.string()), ("at", pa.timestamp("us", "UTC"))])

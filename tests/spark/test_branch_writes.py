@@ -14,7 +14,7 @@ import pytest
 from pyspark.sql import SparkSession
 
 from lakehouse.iceberg.branches import audit_branch
-from lakehouse.iceberg.writes import REQUEST_PROPERTY, WriteRequest
+from lakehouse.iceberg.write_request import REQUEST_PROPERTY, WriteRequest
 from spark import branches, iceberg_io, submit
 from tests.spark.recording import names, recording_frame
 

@@ -53,6 +53,13 @@ def appender(catalog: Catalog) -> Appender:
     return append
 
 
+def committed_at(table: Table) -> dt.datetime:
+    """When the table's newest snapshot was committed: the instant a test's "later" starts from,
+    so its verdict never follows the wall clock."""
+    newest = max(snapshot.timestamp_ms for snapshot in table.metadata.snapshots)
+    return dt.datetime.fromtimestamp(newest / 1000, dt.UTC)
+
+
 def rows_of(table: Table) -> list[tuple]:
     data = table.scan().to_arrow().sort_by("id")
     return list(zip(*(data.column(n).to_pylist() for n in data.column_names), strict=True))

@@ -7,7 +7,8 @@ import datetime as dt
 from pathlib import Path
 
 from lakehouse.iceberg.branches import read_branch
-from lakehouse.iceberg.writes import WriteRequest, write
+from lakehouse.iceberg.write_request import WriteRequest
+from lakehouse.iceberg.writes import write
 from lakehouse.settings import load_settings
 from lakehouse.upkeep.rules import rules_for
 from lakehouse.upkeep.snapshots.audit_branches import remove_stale_audit_branches
@@ -33,7 +34,9 @@ def test_stale_audit_branches_are_removed_and_their_files_expired(settings, cata
     rules = dataclasses.replace(
         rules_for(settings, IDENTIFIER), snapshot_max_age=dt.timedelta(0), snapshot_min_keep=1
     )
-    now = dt.datetime.now(dt.UTC)
+    head = catalog.load_table(TABLE).snapshot_by_name(BRANCH)
+    assert head is not None
+    now = dt.datetime.fromtimestamp(head.timestamp_ms / 1000, dt.UTC)  # the branch's own commit
 
     # A fresh rejected branch is kept, and expiry keeps every file it reaches.
     assert remove_stale_audit_branches(catalog, IDENTIFIER, RETENTION, now) == []

@@ -7,7 +7,8 @@ from collections.abc import Callable
 import pyarrow as pa
 import pytest
 
-from lakehouse.iceberg.writes import WriteRequest, write
+from lakehouse.iceberg.write_request import WriteRequest
+from lakehouse.iceberg.writes import write
 from lakehouse.quality import RowValidation, validate_rows
 from lakehouse.raw.schemas import SCHEMAS
 from lakehouse.wap.audit import PUBLISH_CONFLICT, run_audit

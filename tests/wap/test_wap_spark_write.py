@@ -22,7 +22,7 @@ from pyspark.sql import SparkSession
 
 from lakehouse.iceberg import WriteRequest, write
 from lakehouse.iceberg.branches import audit_branch, branch_head, read_branch
-from lakehouse.iceberg.writes import REQUEST_PROPERTY
+from lakehouse.iceberg.write_request import REQUEST_PROPERTY
 from lakehouse.settings import load_settings
 from lakehouse.staging import SparkIcebergIOManager
 from lakehouse.staging.publish_staged import audit_staged_branch

@@ -40,7 +40,8 @@ from lakehouse.governance.pii import (
     subject_hash,
 )
 from lakehouse.iceberg.commits import CommitPlan, commit, retry_on_conflict, summary_properties
-from lakehouse.iceberg.writes import WriteRequest, write
+from lakehouse.iceberg.write_request import WriteRequest
+from lakehouse.iceberg.writes import write
 from lakehouse.upkeep.compaction.bin_packing import UPKEEP_PROPERTY
 from lakehouse.upkeep.rules import GOVERNANCE_NAMESPACE, pii_tables
 from lakehouse.upkeep.snapshots.expiry import expire_snapshots

@@ -75,7 +75,7 @@ def test_backups_are_incremental_and_keep_two_tags(
 
 def test_pruning_drops_old_backups_but_never_the_latest(backed_up, catalog, settings, storage):
     run_backup(catalog, settings, storage, settings.backup_root)
-    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=60)
+    later = backed_up.created + dt.timedelta(days=60)  # from the backup's clock, not today's
     dropped, files = prune(
         storage, settings.backup_root, now=later, retention=dt.timedelta(days=30)
     )
@@ -109,9 +109,10 @@ def test_a_missing_backup_file_is_caught(backed_up, catalog, settings, storage):
 
 
 def test_a_backup_older_than_the_rpo_fails_the_check(backed_up, catalog, settings, storage):
-    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
+    later = backed_up.created + dt.timedelta(hours=2)  # the RPO limit is one hour
     report = _check(catalog, settings, storage, now=later)
     assert not report.ok and any(p.startswith("RPO") for p in report.problems)
+    assert report.rpo_seconds == 7200
 
 
 @pytest.mark.postgres

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from upkeep_tables import events
+import pytest
+from upkeep_tables import committed_at, events
 
 from lakehouse.upkeep.compaction.bin_packing import compact_table
 from lakehouse.upkeep.health.table_health import table_health
@@ -18,17 +19,21 @@ def test_health_counts_small_files_and_ages_from_the_first_snapshot(catalog, set
     for batch in range(5):
         append(events(batch * 10, 10))
     rules = rules_for(settings, TABLE)
-    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    table = catalog.load_table(TABLE)
+    created = min(snapshot.timestamp_ms for snapshot in table.metadata.snapshots) / 1000
+    later = dt.datetime.fromtimestamp(created, dt.UTC) + dt.timedelta(hours=1)
 
-    before = table_health(catalog.load_table(TABLE), rules, later)
+    before = table_health(table, rules, later)
     assert (before.data_files, before.small_files, before.small_file_ratio) == (5, 5, 1.0)
     assert before.rows == 50 and before.snapshots == 5
-    assert before.last_compaction_age_seconds >= 3600  # never compacted: since creation
-    assert before.last_backup_age_seconds >= 3600
+    # never compacted, never backed up: since creation
+    assert before.last_compaction_age_seconds == pytest.approx(3600)
+    assert before.last_backup_age_seconds == pytest.approx(3600)
 
     compact_table(catalog, TABLE, rules)
-    after = table_health(catalog.load_table(TABLE), rules, later)
-    assert after.data_files == 1 and 3500 < after.last_compaction_age_seconds < 3700
+    compacted = catalog.load_table(TABLE)
+    after = table_health(compacted, rules, committed_at(compacted) + dt.timedelta(hours=1))
+    assert after.data_files == 1 and after.last_compaction_age_seconds == pytest.approx(3600)
 
 
 def test_the_text_format_groups_samples_and_escapes_labels(tmp_path):

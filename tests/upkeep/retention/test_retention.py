@@ -81,7 +81,7 @@ def _rules(settings):
 
 
 def test_what_retention_deletes_is_archived_first_and_restores_identical(catalog, settings, append):
-    now = dt.datetime.now(dt.UTC)
+    now = DAY0 + dt.timedelta(days=365)
     _old_and_new(append, now)
     table = ("raw", "events")
     expired = catalog.load_table(table).scan(row_filter="id < 10").to_arrow()
@@ -104,7 +104,7 @@ def test_what_retention_deletes_is_archived_first_and_restores_identical(catalog
 def test_a_row_arriving_between_archive_and_delete_stops_the_delete(
     catalog, settings, append, monkeypatch
 ):
-    now = dt.datetime.now(dt.UTC)
+    now = DAY0 + dt.timedelta(days=365)
     _old_and_new(append, now)
     real = retention_apply.archive_rows
 
@@ -125,7 +125,7 @@ def test_a_row_arriving_between_archive_and_delete_stops_the_delete(
 
 
 def test_an_archive_that_cannot_be_written_deletes_nothing(catalog, settings, append, tmp_path):
-    now = dt.datetime.now(dt.UTC)
+    now = DAY0 + dt.timedelta(days=365)
     _old_and_new(append, now)
     blocked = tmp_path / "not-a-directory"
     blocked.write_text("a file where the archive root should be")
@@ -141,7 +141,7 @@ def test_an_archive_that_cannot_be_written_deletes_nothing(catalog, settings, ap
 def test_the_retention_job_audits_archives_and_deletes_purges_old_audit_rows_and_exports_lineage(
     catalog, settings, append
 ):
-    now = dt.datetime.now(dt.UTC)
+    now = dt.datetime.now(dt.UTC)  # the job reads the clock itself: the rows lie months around it
     _old_and_new(append, now, ("raw", "faker_users"))  # raw: 90 days by the airbyte column
     with catalog.load_table(("raw", "faker_users")).transaction() as txn:
         txn.set_properties({"lakehouse.time-column": "created_at"})

@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 
 from pyiceberg.expressions import LessThan
-from upkeep_tables import appender, data_files, events, rows_of
+from upkeep_tables import appender, committed_at, data_files, events, rows_of
 
 from lakehouse.catalog import build_catalog
 from lakehouse.settings import load_settings
@@ -16,7 +16,7 @@ from lakehouse.upkeep.snapshots.reachability import load_history, reachable_file
 from lakehouse.upkeep.storage import Storage, canonical
 
 TABLE = ("raw", "events")
-LATER = dt.datetime.now(dt.UTC) + dt.timedelta(days=30)  # every snapshot is past the window
+PAST_THE_WINDOW = dt.timedelta(days=30)  # after the newest snapshot: every one is past 7 days
 
 
 def _disk(table) -> set[str]:
@@ -38,7 +38,7 @@ def test_expired_snapshots_files_are_deleted_and_the_rest_still_reads(any_enviro
     current_rows = rows_of(catalog.load_table(TABLE))
 
     rules = dataclasses.replace(rules_for(settings, TABLE), snapshot_min_keep=2)
-    result = expire_table(catalog, TABLE, rules, now=LATER)
+    result = expire_table(catalog, TABLE, rules, now=committed_at(table) + PAST_THE_WINDOW)
 
     table = catalog.load_table(TABLE)
     kept = {s.snapshot_id for s in table.metadata.snapshots}
@@ -60,7 +60,7 @@ def test_young_snapshots_and_branch_heads_are_kept(catalog, settings, append):
     rules = dataclasses.replace(rules_for(settings, TABLE), snapshot_min_keep=1)
 
     assert expire_table(catalog, TABLE, rules).expired == []  # all younger than 7 days
-    result = expire_table(catalog, TABLE, rules, now=LATER)
+    result = expire_table(catalog, TABLE, rules, now=committed_at(table) + PAST_THE_WINDOW)
 
     table = catalog.load_table(TABLE)
     assert len(result.expired) == 1  # the middle one: dev's head and main's head stay
@@ -79,7 +79,8 @@ def test_a_dry_run_lists_without_touching_anything(catalog, settings, append):
     rules = dataclasses.replace(rules_for(settings, TABLE), snapshot_min_keep=1)
     disk = _disk(table)
 
-    result = expire_table(catalog, TABLE, rules, now=LATER, dry_run=True)
+    later = committed_at(table) + PAST_THE_WINDOW
+    result = expire_table(catalog, TABLE, rules, now=later, dry_run=True)
 
     assert len(result.expired) == 3 and result.deleted_files
     assert _disk(catalog.load_table(TABLE)) == disk

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from upkeep_tables import events, rows_of
+from upkeep_tables import committed_at, events, rows_of
 
 from lakehouse.iceberg.commits import CommitPlan, commit
 from lakehouse.iceberg.files import write_data_files
@@ -19,11 +19,17 @@ TABLE = ("raw", "events")
 
 
 def _old_orphan(table, days: int = 10) -> Path:
+    """A file no snapshot names, last written ``days`` before the table's newest commit."""
     path = Path(table.location().removeprefix("file://")) / "data" / "leftover-from-a-crash.parquet"
     pq.write_table(pa.table({"x": [1]}), path)
-    past = (dt.datetime.now() - dt.timedelta(days=days)).timestamp()
+    past = (committed_at(table) - dt.timedelta(days=days)).timestamp()
     os.utime(path, (past, past))
     return path
+
+
+def _written_at(uri: str) -> dt.datetime:
+    """A file's modification time: the instant the safety window counts from, not the clock's."""
+    return dt.datetime.fromtimestamp(Path(uri.removeprefix("file://")).stat().st_mtime, dt.UTC)
 
 
 def test_dry_run_lists_old_orphans_then_removal_deletes_only_them(
@@ -36,11 +42,13 @@ def test_dry_run_lists_old_orphans_then_removal_deletes_only_them(
     rows = rows_of(table)
     rules = rules_for(settings, TABLE)
 
-    listed = remove_orphans(catalog, TABLE, rules, storage, dry_run=True)
+    now = committed_at(table)
+
+    listed = remove_orphans(catalog, TABLE, rules, storage, now=now, dry_run=True)
     assert [e.uri for e in listed.orphans] == [orphan.as_uri()]
     assert orphan.exists() and listed.deleted == 0
 
-    removed = remove_orphans(catalog, TABLE, rules, storage)
+    removed = remove_orphans(catalog, TABLE, rules, storage, now=now)
     assert removed.deleted == 1 and not orphan.exists()
     assert rows_of(catalog.load_table(TABLE)) == rows
 
@@ -53,14 +61,14 @@ def test_files_of_an_in_flight_commit_are_protected_by_the_window(
     in_flight = write_data_files(table, events(100, 10))  # written, not yet committed
     rules = rules_for(settings, TABLE)
 
-    result = remove_orphans(catalog, TABLE, rules, storage)
+    result = remove_orphans(catalog, TABLE, rules, storage, now=_written_at(in_flight[0].file_path))
 
     assert result.orphans == [] and result.young_unreferenced == len(in_flight)
     commit(catalog, TABLE, CommitPlan(data_files=tuple(in_flight)), timeout_seconds=10, table=table)
     assert [r[0] for r in rows_of(catalog.load_table(TABLE))] == [*range(10), *range(100, 110)]
 
     # Past the window the same unreferenced files would be orphans: the window is the guard.
-    later = dt.datetime.now(dt.UTC) + rules.orphan_safety_window + dt.timedelta(hours=1)
     stray = write_data_files(catalog.load_table(TABLE), events(200, 1))
+    later = _written_at(stray[0].file_path) + rules.orphan_safety_window + dt.timedelta(hours=1)
     dry = remove_orphans(catalog, TABLE, rules, storage, now=later, dry_run=True)
     assert [e.uri for e in dry.orphans] == [stray[0].file_path]
