@@ -78,7 +78,8 @@ def test_airbyte_runs_on_the_platform_database_and_minio():
     )
     assert "password" not in database and "user" not in database
     storage = values["global"]["storage"]
-    assert storage["type"] == "minio" and storage["secretName"] == "airbyte-storage"  # pragma: allowlist secret
+    assert storage["type"] == "minio"
+    assert storage["secretName"] == "airbyte-storage"  # pragma: allowlist secret
     assert (
         storage["minio"]["endpoint"] == "https://minio.data-platform-storage.svc.cluster.local:9000"
     )
