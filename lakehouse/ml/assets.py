@@ -74,14 +74,14 @@ CUSTOMER_CHUNK_ROWS = 500_000
 def _frames(reader: pa.RecordBatchReader, rows: int) -> Iterator[pd.DataFrame]:
     """``reader``'s rows as pandas frames of about ``rows`` rows (one, empty, if it has none)."""
     pending: list[pa.RecordBatch] = []
-    seen = 0
+    pending_rows, yielded = 0, False
     for batch in reader:
         pending.append(batch)
-        if sum(b.num_rows for b in pending) >= rows:
-            seen += 1
+        pending_rows += batch.num_rows
+        if pending_rows >= rows:
             yield pa.Table.from_batches(pending, reader.schema).to_pandas()
-            pending = []
-    if pending or not seen:
+            pending, pending_rows, yielded = [], 0, True
+    if pending or not yielded:
         yield pa.Table.from_batches(pending, reader.schema).to_pandas()
 
 

@@ -118,8 +118,10 @@ class PurchaseTotals:
         )
         self.paid_before += int(paid.sum())
         partial = orders.groupby("user_id").agg(_TOTALS)
-        both = partial if self.per_user.empty else pd.concat([self.per_user, partial])
-        self.per_user = both.groupby(level=0).agg(_TOTALS) if len(both) > len(partial) else both
+        if self.per_user.empty:
+            self.per_user = partial
+        else:
+            self.per_user = pd.concat([self.per_user, partial]).groupby(level=0).agg(_TOTALS)
 
     def empty_reason(self, customers_read: int, signed_up: int) -> str:
         """Why the churn set built on these totals has no row, in a line an analyst can act on:
